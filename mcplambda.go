@@ -1,0 +1,90 @@
+package mcplambda
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Start serves server and does not return, like lambda.Start.
+//
+// Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it runs the Lambda
+// runtime loop with the handler from [NewLambdaHandler], answering every
+// supported front door. Elsewhere it serves the MCP endpoint over HTTP on
+// [Options.Addr] (default 127.0.0.1:8080) and prints one line
+// "mcplambda: listening on http://HOST:PORT/mcp" to stdout once ready; it
+// stops gracefully on SIGINT or SIGTERM. Errors are logged and exit the
+// process with status 1.
+func Start(server *mcp.Server, opts *Options) {
+	o := withDefaults(opts)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	h := NewHandler(server, &o)
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		lambda.StartWithOptions(NewLambdaHandler(h, &o), o.LambdaOptions...)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, h, &o); err != nil {
+		o.Logger.Error("mcplambda: serve failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+// serve listens on o.Addr and serves h until ctx is done.
+func serve(ctx context.Context, h http.Handler, o *Options) error {
+	addr := o.Addr
+	if addr == "" {
+		port := os.Getenv("PORT")
+		if port == "" {
+			port = "8080"
+		}
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("mcplambda: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("mcplambda: listening on http://%s%s\n", ln.Addr(), o.Path)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("mcplambda: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("mcplambda: shutdown: %w", err)
+	}
+	return nil
+}
+
+// withDefaults returns a copy of opts with empty fields filled in.
+func withDefaults(opts *Options) Options {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Path == "" {
+		o.Path = "/mcp"
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return o
+}

