@@ -1,24 +1,543 @@
 package mcplambda
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
-// NewLambdaHandler returns a lambda.Handler that answers Function URL, API
-// Gateway HTTP API (payload 2.0), API Gateway REST API (payload 1.0),
-// Application Load Balancer and direct-invoke events by serving them with h.
+// ErrUnknownEvent is returned (as a Lambda function error) for a payload
+// that is none of the events [NewLambdaHandler] recognises.
+var ErrUnknownEvent = errors.New("mcplambda: unrecognised event: want a function URL, API Gateway, ALB or JSON-RPC payload")
+
+// NewLambdaHandler returns the Lambda handler that serves h to every front
+// door: Lambda function URLs, API Gateway HTTP APIs (payload 2.0) and REST
+// APIs (payload 1.0), Application Load Balancers (single- and multi-value
+// headers), and direct invokes whose payload is a JSON-RPC message (the
+// response payload is then the JSON-RPC response, or null for a
+// notification). The event shape is recognised per invocation, so one
+// function can sit behind several front doors.
+//
+// Each event becomes an *http.Request: base64 bodies are decoded,
+// multi-value headers, query strings and cookies are kept, and an API
+// Gateway stage or base-path prefix before [Options.Path] is removed. The
+// response is converted back the front door's way, base64-encoding bodies
+// that are not text. Handlers reach the event through [RequestFromContext].
+//
+// With [Options.ResponseStream] set, function URL events get a streamed
+// response (for a URL in RESPONSE_STREAM invoke mode); pass the result to
+// lambda.Start as is, since streaming needs aws-lambda-go's io.Reader path.
+//
+// The handler is safe for concurrent use.
 func NewLambdaHandler(h http.Handler, opts *Options) lambda.Handler {
-	return lambdaHandler{h: h}
+	o := withDefaults(opts)
+	lh := &lambdaHandler{h: h, path: o.Path}
+	if o.ResponseStream {
+		return lambda.NewHandler(lh.invokeStream)
+	}
+	return lh
 }
 
-type lambdaHandler struct{ h http.Handler }
-
-func (lh lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	_ = json.Valid(payload)
-	return nil, errors.New("mcplambda: not implemented yet")
+type lambdaHandler struct {
+	h    http.Handler
+	path string
 }
+
+// probe is decoded first to tell the event shapes apart.
+type probe struct {
+	Version        string `json:"version"`
+	JSONRPC        string `json:"jsonrpc"`
+	HTTPMethod     string `json:"httpMethod"`
+	RequestContext struct {
+		ELB        json.RawMessage `json:"elb"`
+		HTTP       json.RawMessage `json:"http"`
+		DomainName string          `json:"domainName"`
+	} `json:"requestContext"`
+}
+
+// Invoke serves one event with a buffered response.
+func (lh *lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	ev, err := lh.decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	req, err := ev.request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rec := newRecorder()
+	defer rec.release()
+	lh.h.ServeHTTP(rec, req)
+	return ev.response(rec)
+}
+
+// invokeStream serves one event, streaming the body for function URLs.
+func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessage) (io.Reader, error) {
+	ev, err := lh.decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ev.(*urlEvent); !ok {
+		b, err := lh.Invoke(ctx, payload)
+		if err != nil {
+			return nil, err
+		}
+		return bytes.NewReader(b), nil
+	}
+	req, err := ev.request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return serveStream(lh.h, req), nil
+}
+
+// event is one decoded front-door event.
+type event interface {
+	request(ctx context.Context) (*http.Request, error)
+	response(rec *recorder) ([]byte, error)
+}
+
+func (lh *lambdaHandler) decode(payload []byte) (event, error) {
+	trimmed := bytes.TrimLeft(payload, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		return &directEvent{lh: lh, payload: payload}, nil
+	}
+	var p probe
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownEvent, err)
+	}
+	switch {
+	case p.JSONRPC != "":
+		return &directEvent{lh: lh, payload: payload}, nil
+	case p.RequestContext.HTTP != nil && strings.Contains(p.RequestContext.DomainName, ".lambda-url."):
+		ev := &urlEvent{lh: lh}
+		return ev, json.Unmarshal(payload, &ev.e)
+	case p.RequestContext.HTTP != nil && p.Version == "2.0":
+		ev := &httpAPIEvent{lh: lh}
+		return ev, json.Unmarshal(payload, &ev.e)
+	case p.RequestContext.ELB != nil:
+		ev := &albEvent{lh: lh}
+		return ev, json.Unmarshal(payload, &ev.e)
+	case p.HTTPMethod != "":
+		ev := &restEvent{lh: lh}
+		return ev, json.Unmarshal(payload, &ev.e)
+	case p.RequestContext.HTTP != nil: // function URL behind a custom domain
+		ev := &urlEvent{lh: lh}
+		return ev, json.Unmarshal(payload, &ev.e)
+	}
+	return nil, ErrUnknownEvent
+}
+
+// newRequest builds the *http.Request common to every front door.
+func (lh *lambdaHandler) newRequest(ctx context.Context, info *Request, method, path, rawQuery, body string, b64 bool) (*http.Request, error) {
+	var data []byte
+	if b64 {
+		var err error
+		if data, err = base64.StdEncoding.DecodeString(body); err != nil {
+			return nil, fmt.Errorf("mcplambda: decoding base64 body: %w", err)
+		}
+	} else {
+		data = []byte(body)
+	}
+	r := &http.Request{
+		Method:        method,
+		URL:           &url.URL{Path: lh.route(path, info.Stage), RawQuery: rawQuery},
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        make(http.Header),
+		Body:          &bodyBytes{Reader: bytes.NewReader(data), b: data},
+		ContentLength: int64(len(data)),
+		RemoteAddr:    info.SourceIP,
+		RequestURI:    path,
+	}
+	return r.WithContext(withRequest(ctx, info)), nil
+}
+
+// route maps the path the front door saw to the handler's: an API Gateway
+// stage prefix is removed, and so is a custom-domain base path before the
+// MCP path ("/prod/tools/mcp" -> "/mcp"). Other paths, including
+// well-known metadata paths, are left for the handler to route.
+func (lh *lambdaHandler) route(p, stage string) string {
+	if stage != "" && stage != "$default" && strings.HasPrefix(p, "/"+stage+"/") {
+		p = p[len(stage)+1:]
+	}
+	if p == lh.path || !strings.HasPrefix(lh.path, "/") {
+		return p
+	}
+	if prefix, ok := strings.CutSuffix(p, lh.path); ok && !strings.Contains(prefix, "/.well-known") {
+		return lh.path
+	}
+	return p
+}
+
+// setHeaders copies single- and multi-value header maps into h.
+func setHeaders(h http.Header, single map[string]string, multi map[string][]string) {
+	if len(multi) > 0 {
+		for k, vs := range multi {
+			for _, v := range vs {
+				h.Add(k, v)
+			}
+		}
+		return
+	}
+	for k, v := range single {
+		h.Add(k, v)
+	}
+}
+
+// The four HTTP front doors and direct invoke.
+
+type urlEvent struct {
+	lh *lambdaHandler
+	e  events.LambdaFunctionURLRequest
+}
+
+func (ev *urlEvent) request(ctx context.Context) (*http.Request, error) {
+	e := &ev.e
+	info := &Request{FrontDoor: FunctionURL, Event: e, RequestID: e.RequestContext.RequestID, SourceIP: e.RequestContext.HTTP.SourceIP, IAM: urlIAM(e.RequestContext.Authorizer)}
+	r, err := ev.lh.newRequest(ctx, info, e.RequestContext.HTTP.Method, e.RawPath, e.RawQueryString, e.Body, e.IsBase64Encoded)
+	if err != nil {
+		return nil, err
+	}
+	setHeaders(r.Header, e.Headers, nil)
+	setV2Common(r, e.Cookies, e.RequestContext.DomainName)
+	return r, nil
+}
+
+func (ev *urlEvent) response(rec *recorder) ([]byte, error) { return v2Response(rec) }
+
+type httpAPIEvent struct {
+	lh *lambdaHandler
+	e  events.APIGatewayV2HTTPRequest
+}
+
+func (ev *httpAPIEvent) request(ctx context.Context) (*http.Request, error) {
+	e := &ev.e
+	info := &Request{FrontDoor: HTTPAPI, Event: e, RequestID: e.RequestContext.RequestID, SourceIP: e.RequestContext.HTTP.SourceIP, Stage: e.RequestContext.Stage}
+	httpAPIIdentity(info, e.RequestContext.Authorizer)
+	r, err := ev.lh.newRequest(ctx, info, e.RequestContext.HTTP.Method, e.RawPath, e.RawQueryString, e.Body, e.IsBase64Encoded)
+	if err != nil {
+		return nil, err
+	}
+	setHeaders(r.Header, e.Headers, nil)
+	setV2Common(r, e.Cookies, e.RequestContext.DomainName)
+	return r, nil
+}
+
+func (ev *httpAPIEvent) response(rec *recorder) ([]byte, error) { return v2Response(rec) }
+
+// setV2Common restores what payload 2.0 moves out of the headers.
+func setV2Common(r *http.Request, cookies []string, domain string) {
+	if len(cookies) > 0 {
+		r.Header.Set("Cookie", strings.Join(cookies, "; "))
+	}
+	r.Host = r.Header.Get("Host")
+	if r.Host == "" {
+		r.Host = domain
+	}
+}
+
+type restEvent struct {
+	lh *lambdaHandler
+	e  events.APIGatewayProxyRequest
+}
+
+func (ev *restEvent) request(ctx context.Context) (*http.Request, error) {
+	e := &ev.e
+	info := &Request{FrontDoor: RESTAPI, Event: e, RequestID: e.RequestContext.RequestID, SourceIP: e.RequestContext.Identity.SourceIP, Stage: e.RequestContext.Stage}
+	restIdentity(info, &e.RequestContext)
+	r, err := ev.lh.newRequest(ctx, info, e.HTTPMethod, e.Path, encodeQuery(e.QueryStringParameters, e.MultiValueQueryStringParameters), e.Body, e.IsBase64Encoded)
+	if err != nil {
+		return nil, err
+	}
+	setHeaders(r.Header, e.Headers, e.MultiValueHeaders)
+	r.Host = r.Header.Get("Host")
+	return r, nil
+}
+
+func (ev *restEvent) response(rec *recorder) ([]byte, error) {
+	body, b64 := encodeBody(rec)
+	return json.Marshal(events.APIGatewayProxyResponse{
+		StatusCode:        rec.status,
+		Headers:           singleHeaders(rec.header),
+		MultiValueHeaders: rec.header,
+		Body:              body,
+		IsBase64Encoded:   b64,
+	})
+}
+
+type albEvent struct {
+	lh *lambdaHandler
+	e  events.ALBTargetGroupRequest
+}
+
+func (ev *albEvent) request(ctx context.Context) (*http.Request, error) {
+	e := &ev.e
+	info := &Request{FrontDoor: ALB, Event: e}
+	// ALB passes the query string as it arrived (still percent-encoded).
+	q := rawQuery(e.QueryStringParameters, e.MultiValueQueryStringParameters)
+	r, err := ev.lh.newRequest(ctx, info, e.HTTPMethod, e.Path, q, e.Body, e.IsBase64Encoded)
+	if err != nil {
+		return nil, err
+	}
+	setHeaders(r.Header, e.Headers, e.MultiValueHeaders)
+	r.Host = r.Header.Get("Host")
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		ip, _, _ := strings.Cut(xff, ",")
+		info.SourceIP = strings.TrimSpace(ip)
+		r.RemoteAddr = info.SourceIP
+	}
+	return r, nil
+}
+
+func (ev *albEvent) response(rec *recorder) ([]byte, error) {
+	body, b64 := encodeBody(rec)
+	resp := events.ALBTargetGroupResponse{
+		StatusCode:        rec.status,
+		StatusDescription: strconv.Itoa(rec.status) + " " + http.StatusText(rec.status),
+		Body:              body,
+		IsBase64Encoded:   b64,
+	}
+	// The target group answers in the mode the request arrived in.
+	if ev.e.MultiValueHeaders != nil {
+		resp.MultiValueHeaders = rec.header
+	} else {
+		resp.Headers = singleHeaders(rec.header)
+	}
+	return json.Marshal(resp)
+}
+
+// directEvent is a JSON-RPC message (or batch) sent with the Invoke API.
+type directEvent struct {
+	lh      *lambdaHandler
+	payload []byte
+}
+
+func (ev *directEvent) request(ctx context.Context) (*http.Request, error) {
+	info := &Request{FrontDoor: DirectInvoke, Event: json.RawMessage(ev.payload)}
+	r, err := ev.lh.newRequest(ctx, info, http.MethodPost, ev.lh.path, "", string(ev.payload), false)
+	if err != nil {
+		return nil, err
+	}
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "application/json")
+	setDirectHeaders(r.Header, ev.payload)
+	return r, nil
+}
+
+// setDirectHeaders derives the headers a 2026-07-28 HTTP client would send
+// from the message itself, since a direct invoke has no HTTP headers.
+func setDirectHeaders(h http.Header, payload []byte) {
+	var m struct {
+		Method string `json:"method"`
+		Params struct {
+			Name string `json:"name"`
+			URI  string `json:"uri"`
+			Meta struct {
+				ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
+			} `json:"_meta"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(payload, &m) != nil || m.Params.Meta.ProtocolVersion == "" {
+		return
+	}
+	h.Set("Mcp-Protocol-Version", m.Params.Meta.ProtocolVersion)
+	h.Set("Mcp-Method", m.Method)
+	switch m.Method {
+	case "tools/call", "prompts/get":
+		h.Set("Mcp-Name", m.Params.Name)
+	case "resources/read":
+		h.Set("Mcp-Name", m.Params.URI)
+	}
+}
+
+func (ev *directEvent) response(rec *recorder) ([]byte, error) {
+	body := rec.body.Bytes()
+	if rec.status == http.StatusAccepted && len(body) == 0 {
+		return []byte("null"), nil // a notification
+	}
+	if json.Valid(body) {
+		return bytes.Clone(body), nil
+	}
+	// go-sdk refused the message at the HTTP level (plain-text body); give
+	// the caller a JSON-RPC error for it, as an HTTP client would get a
+	// status code.
+	var msg struct {
+		ID json.RawMessage `json:"id"`
+	}
+	json.Unmarshal(ev.payload, &msg)
+	code := int64(jsonrpc.CodeInvalidRequest)
+	if rec.status >= 500 {
+		code = jsonrpc.CodeInternalError
+	}
+	resp := struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   errorObject     `json:"error"`
+	}{"2.0", msg.ID, errorObject{Code: code, Message: string(bytes.TrimSpace(body))}}
+	if resp.ID == nil {
+		resp.ID = json.RawMessage("null")
+	}
+	return json.Marshal(resp)
+}
+
+// v2Response is the payload 2.0 response of function URLs and HTTP APIs:
+// repeated headers are comma-joined, Set-Cookie moves to cookies.
+func v2Response(rec *recorder) ([]byte, error) {
+	body, b64 := encodeBody(rec)
+	headers := make(map[string]string, len(rec.header))
+	var cookies []string
+	for k, vs := range rec.header {
+		if k == "Set-Cookie" {
+			cookies = vs
+			continue
+		}
+		headers[k] = strings.Join(vs, ", ")
+	}
+	return json.Marshal(events.APIGatewayV2HTTPResponse{
+		StatusCode:      rec.status,
+		Headers:         headers,
+		Body:            body,
+		IsBase64Encoded: b64,
+		Cookies:         cookies,
+	})
+}
+
+func singleHeaders(h http.Header) map[string]string {
+	m := make(map[string]string, len(h))
+	for k, vs := range h {
+		if len(vs) > 0 {
+			m[k] = vs[len(vs)-1]
+		}
+	}
+	return m
+}
+
+// encodeBody returns the body as a string, base64-encoded unless it is
+// valid UTF-8 of a textual content type.
+func encodeBody(rec *recorder) (string, bool) {
+	b := rec.body.Bytes()
+	if len(b) == 0 {
+		return "", false
+	}
+	if isText(rec.header.Get("Content-Type")) && utf8.Valid(b) {
+		return string(b), false
+	}
+	return base64.StdEncoding.EncodeToString(b), true
+}
+
+func isText(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(mt, "text/"),
+		mt == "application/json", strings.HasSuffix(mt, "+json"),
+		mt == "application/xml", strings.HasSuffix(mt, "+xml"),
+		mt == "application/javascript", mt == "application/x-www-form-urlencoded":
+		return true
+	}
+	return false
+}
+
+// encodeQuery encodes REST API query parameters, which arrive decoded.
+func encodeQuery(single map[string]string, multi map[string][]string) string {
+	v := url.Values(multi)
+	if len(v) == 0 {
+		v = make(url.Values, len(single))
+		for k, s := range single {
+			v.Set(k, s)
+		}
+	}
+	return v.Encode()
+}
+
+// rawQuery joins ALB query parameters, which arrive still encoded.
+func rawQuery(single map[string]string, multi map[string][]string) string {
+	var parts []string
+	if len(multi) > 0 {
+		for k, vs := range multi {
+			for _, v := range vs {
+				parts = append(parts, k+"="+v)
+			}
+		}
+	} else {
+		for k, v := range single {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+// bodyBytes is a request body whose bytes the handler can take without a
+// copy.
+type bodyBytes struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (*bodyBytes) Close() error { return nil }
+
+// recorder is a buffering http.ResponseWriter.
+type recorder struct {
+	header      http.Header
+	body        bytes.Buffer
+	status      int
+	wroteHeader bool
+}
+
+var recorderPool = sync.Pool{New: func() any { return new(recorder) }}
+
+func newRecorder() *recorder {
+	rec := recorderPool.Get().(*recorder)
+	rec.header = make(http.Header)
+	rec.status = http.StatusOK
+	return rec
+}
+
+func (rec *recorder) release() {
+	if rec.body.Cap() > 64<<10 {
+		return // don't keep large buffers alive
+	}
+	rec.body.Reset()
+	rec.header = nil
+	rec.wroteHeader = false
+	recorderPool.Put(rec)
+}
+
+func (rec *recorder) Header() http.Header { return rec.header }
+
+func (rec *recorder) WriteHeader(status int) {
+	if rec.wroteHeader {
+		return
+	}
+	rec.status, rec.wroteHeader = status, true
+}
+
+func (rec *recorder) Write(p []byte) (int, error) {
+	rec.WriteHeader(http.StatusOK)
+	return rec.body.Write(p)
+}
+
+// Flush is a no-op: a buffered response is sent when the handler returns.
+func (rec *recorder) Flush() {}

@@ -1,0 +1,68 @@
+package mcplambda
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// serveStream runs h in its own goroutine and returns, as soon as the
+// handler has written its header (or returned), a function URL streaming
+// response whose body delivers what h writes as it writes it.
+func serveStream(h http.Handler, r *http.Request) *events.LambdaFunctionURLStreamingResponse {
+	pr, pw := io.Pipe()
+	sw := &streamWriter{header: make(http.Header), pw: pw, ready: make(chan struct{})}
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				sw.WriteHeader(http.StatusInternalServerError)
+				pw.CloseWithError(io.ErrUnexpectedEOF)
+				return
+			}
+			sw.WriteHeader(http.StatusOK)
+			pw.Close()
+		}()
+		h.ServeHTTP(sw, r)
+	}()
+	<-sw.ready
+	resp := &events.LambdaFunctionURLStreamingResponse{StatusCode: sw.status, Headers: make(map[string]string, len(sw.snapshot)), Body: pr}
+	for k, vs := range sw.snapshot {
+		if k == "Set-Cookie" {
+			resp.Cookies = vs
+			continue
+		}
+		resp.Headers[k] = strings.Join(vs, ", ")
+	}
+	return resp
+}
+
+// streamWriter is an http.ResponseWriter writing its body into a pipe.
+type streamWriter struct {
+	header   http.Header
+	pw       *io.PipeWriter
+	once     sync.Once
+	ready    chan struct{}
+	status   int
+	snapshot http.Header // header as of WriteHeader
+}
+
+func (sw *streamWriter) Header() http.Header { return sw.header }
+
+func (sw *streamWriter) WriteHeader(status int) {
+	sw.once.Do(func() {
+		sw.status = status
+		sw.snapshot = sw.header.Clone()
+		close(sw.ready)
+	})
+}
+
+func (sw *streamWriter) Write(p []byte) (int, error) {
+	sw.WriteHeader(http.StatusOK)
+	return sw.pw.Write(p)
+}
+
+// Flush is a no-op: every Write reaches the runtime through the pipe.
+func (sw *streamWriter) Flush() { sw.WriteHeader(http.StatusOK) }
