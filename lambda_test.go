@@ -39,9 +39,13 @@ func TestFrontDoorsToolCall(t *testing.T) {
 		info func(*Request) any
 		val  any
 	}{
-		"url":       {FunctionURL, func(r *Request) any { return []string{r.RequestID, r.SourceIP, r.IAM.UserARN} }, []string{"id-url-1", "198.51.100.7", "arn:aws:iam::111122223333:user/example-user"}},
-		"httpapi":   {HTTPAPI, func(r *Request) any { return []string{r.RequestID, r.SourceIP, r.Stage, r.JWT.Claims["sub"], strings.Join(r.JWT.Scopes, " ")} }, []string{"id-httpapi-1", "192.0.2.1", "prod", "user-123", "mcp/tools"}},
-		"rest":      {RESTAPI, func(r *Request) any { return []string{r.RequestID, r.SourceIP, r.Stage, r.JWT.Claims["cognito:username"]} }, []string{"id-rest-1", "203.0.113.9", "prod", "alice"}},
+		"url": {FunctionURL, func(r *Request) any { return []string{r.RequestID, r.SourceIP, r.IAM.UserARN} }, []string{"id-url-1", "198.51.100.7", "arn:aws:iam::111122223333:user/example-user"}},
+		"httpapi": {HTTPAPI, func(r *Request) any {
+			return []string{r.RequestID, r.SourceIP, r.Stage, r.JWT.Claims["sub"], strings.Join(r.JWT.Scopes, " ")}
+		}, []string{"id-httpapi-1", "192.0.2.1", "prod", "user-123", "mcp/tools"}},
+		"rest": {RESTAPI, func(r *Request) any {
+			return []string{r.RequestID, r.SourceIP, r.Stage, r.JWT.Claims["cognito:username"]}
+		}, []string{"id-rest-1", "203.0.113.9", "prod", "alice"}},
 		"alb":       {ALB, func(r *Request) any { return []string{r.SourceIP} }, []string{"72.12.164.125"}},
 		"alb-multi": {ALB, func(r *Request) any { return []string{r.SourceIP} }, []string{"72.12.164.125"}},
 	}
@@ -70,7 +74,10 @@ func TestFrontDoorsToolCall(t *testing.T) {
 
 // echoHTTP records what the adapter made of the event and answers with a
 // binary body, repeated headers and cookies.
-type echoHTTP struct{ got *http.Request; body []byte }
+type echoHTTP struct {
+	got  *http.Request
+	body []byte
+}
 
 func (e *echoHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.got = r
