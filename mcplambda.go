@@ -37,14 +37,16 @@ func Start(server *mcp.Server, opts *Options) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, h, &o); err != nil {
+	ready := func(url string) { fmt.Println("mcplambda: listening on " + url) }
+	if err := serve(ctx, h, &o, ready); err != nil {
 		o.Logger.Error("mcplambda: serve failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-// serve listens on o.Addr and serves h until ctx is done.
-func serve(ctx context.Context, h http.Handler, o *Options) error {
+// serve listens on o.Addr and serves h until ctx is done, calling ready
+// with the endpoint URL once it accepts connections.
+func serve(ctx context.Context, h http.Handler, o *Options, ready func(url string)) error {
 	addr := o.Addr
 	if addr == "" {
 		port := os.Getenv("PORT")
@@ -58,7 +60,7 @@ func serve(ctx context.Context, h http.Handler, o *Options) error {
 		return fmt.Errorf("mcplambda: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Printf("mcplambda: listening on http://%s%s\n", ln.Addr(), o.Path)
+	ready("http://" + ln.Addr().String() + o.Path)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
