@@ -11,11 +11,12 @@ type FrontDoor string
 
 // The front doors [NewLambdaHandler] recognises.
 const (
-	FunctionURL  FrontDoor = "url"     // Lambda function URL (*events.LambdaFunctionURLRequest)
-	HTTPAPI      FrontDoor = "httpapi" // API Gateway HTTP API, payload 2.0 (*events.APIGatewayV2HTTPRequest)
-	RESTAPI      FrontDoor = "rest"    // API Gateway REST API, payload 1.0 (*events.APIGatewayProxyRequest)
-	ALB          FrontDoor = "alb"     // Application Load Balancer (*events.ALBTargetGroupRequest)
-	DirectInvoke FrontDoor = "invoke"  // Lambda Invoke API with a JSON-RPC message as payload (json.RawMessage)
+	FunctionURL  FrontDoor = "url"       // Lambda function URL (*events.LambdaFunctionURLRequest)
+	HTTPAPI      FrontDoor = "httpapi"   // API Gateway HTTP API, payload 2.0 (*events.APIGatewayV2HTTPRequest)
+	RESTAPI      FrontDoor = "rest"      // API Gateway REST API, payload 1.0 (*events.APIGatewayProxyRequest)
+	ALB          FrontDoor = "alb"       // Application Load Balancer (*events.ALBTargetGroupRequest)
+	DirectInvoke FrontDoor = "invoke"    // Lambda Invoke API with a JSON-RPC message as payload (json.RawMessage)
+	AgentCore    FrontDoor = "agentcore" // Amazon Bedrock AgentCore Gateway Lambda target: the tool's arguments (json.RawMessage)
 )
 
 // Request describes the Lambda event behind an MCP request. Tool, prompt
@@ -30,7 +31,8 @@ type Request struct {
 	FrontDoor FrontDoor
 	// Event is the original event: one of *events.LambdaFunctionURLRequest,
 	// *events.APIGatewayV2HTTPRequest, *events.APIGatewayProxyRequest,
-	// *events.ALBTargetGroupRequest, or json.RawMessage for direct invokes.
+	// *events.ALBTargetGroupRequest, or json.RawMessage for direct invokes
+	// (the message) and AgentCore Gateway targets (the tool arguments).
 	Event any
 	// RequestID is the front door's request id (requestContext.requestId);
 	// empty for ALB and direct invokes. The Lambda invocation's own id is

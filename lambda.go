@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
@@ -72,7 +73,7 @@ type probe struct {
 
 // Invoke serves one event with a buffered response.
 func (lh *lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	ev, err := lh.decode(payload)
+	ev, err := lh.decode(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (lh *lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, er
 
 // invokeStream serves one event, streaming the body for function URLs.
 func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessage) (io.Reader, error) {
-	ev, err := lh.decode(payload)
+	ev, err := lh.decode(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +113,14 @@ type event interface {
 	response(rec *recorder) ([]byte, error)
 }
 
-func (lh *lambdaHandler) decode(payload []byte) (event, error) {
+func (lh *lambdaHandler) decode(ctx context.Context, payload []byte) (event, error) {
+	// An AgentCore Gateway target gets bare tool arguments, which may look
+	// like anything, so the client context is checked first.
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		if name := lc.ClientContext.Custom[agentCoreToolKey]; name != "" {
+			return newAgentCoreEvent(lh, name, payload)
+		}
+	}
 	trimmed := bytes.TrimLeft(payload, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		return &directEvent{lh: lh, payload: payload}, nil
@@ -370,7 +378,7 @@ func setDirectHeaders(h http.Header, payload []byte) {
 func (ev *directEvent) response(rec *recorder) ([]byte, error) {
 	body := rec.body.Bytes()
 	if rec.status == http.StatusAccepted && len(body) == 0 {
-		return []byte("null"), nil // a notification
+		return []byte("{}"), nil // a notification, answered as the reference adapter does
 	}
 	if json.Valid(body) {
 		return bytes.Clone(body), nil
@@ -395,6 +403,66 @@ func (ev *directEvent) response(rec *recorder) ([]byte, error) {
 		resp.ID = json.RawMessage("null")
 	}
 	return json.Marshal(resp)
+}
+
+// agentCoreToolKey is the client-context key through which Amazon Bedrock
+// AgentCore Gateway names the tool of a Lambda target, as
+// "<target>___<tool>".
+const agentCoreToolKey = "bedrockAgentCoreToolName"
+
+// agentCoreEvent is an AgentCore Gateway invocation: the payload is the
+// tool's arguments and the result is the bare CallToolResult.
+type agentCoreEvent struct {
+	lh   *lambdaHandler
+	args json.RawMessage
+	body []byte // the tools/call request
+}
+
+func newAgentCoreEvent(lh *lambdaHandler, gatewayName string, payload []byte) (event, error) {
+	_, tool, ok := strings.Cut(gatewayName, "___")
+	if !ok || tool == "" {
+		return nil, fmt.Errorf("mcplambda: AgentCore tool name %q is not <target>___<tool>", gatewayName)
+	}
+	args := json.RawMessage(bytes.TrimSpace(payload))
+	if len(args) == 0 || string(args) == "null" {
+		args = json.RawMessage("{}")
+	}
+	if !json.Valid(args) {
+		return nil, fmt.Errorf("mcplambda: AgentCore arguments are not JSON")
+	}
+	body, err := json.Marshal(map[string]any{
+		"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+		"params": map[string]any{"name": tool, "arguments": args},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &agentCoreEvent{lh: lh, args: args, body: body}, nil
+}
+
+func (ev *agentCoreEvent) request(ctx context.Context) (*http.Request, error) {
+	info := &Request{FrontDoor: AgentCore, Event: ev.args}
+	r, err := ev.lh.newRequest(ctx, info, http.MethodPost, ev.lh.path, "", string(ev.body), false)
+	if err != nil {
+		return nil, err
+	}
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "application/json")
+	return r, nil
+}
+
+func (ev *agentCoreEvent) response(rec *recorder) ([]byte, error) {
+	var resp struct {
+		Result json.RawMessage `json:"result"`
+		Error  *errorObject    `json:"error"`
+	}
+	if err := json.Unmarshal(rec.body.Bytes(), &resp); err != nil {
+		return nil, fmt.Errorf("mcplambda: status %d: %s", rec.status, bytes.TrimSpace(rec.body.Bytes()))
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("mcplambda: %s (code %d)", resp.Error.Message, resp.Error.Code)
+	}
+	return resp.Result, nil
 }
 
 // v2Response is the payload 2.0 response of function URLs and HTTP APIs:

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -231,8 +232,8 @@ func TestDirectInvoke(t *testing.T) {
 	}
 
 	out, err = lh.Invoke(ctx, []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`))
-	if err != nil || string(out) != "null" {
-		t.Errorf("Invoke(notification) = %s, %v; want null, nil", out, err)
+	if err != nil || string(out) != "{}" {
+		t.Errorf("Invoke(notification) = %s, %v; want {}, nil", out, err)
 	}
 
 	out, err = lh.Invoke(ctx, []byte(`{"jsonrpc":"2.0","id":3,"method":"no/such/method"}`))
@@ -302,3 +303,42 @@ func TestProgressThroughBufferedDoor(t *testing.T) {
 }
 
 var _ mcp.Transport = (*mcp.StreamableClientTransport)(nil)
+
+func TestAgentCoreGateway(t *testing.T) {
+	lh := NewLambdaHandler(NewHandler(newTestServer(t, nil), nil), nil)
+	withTool := func(name string) context.Context {
+		lc := &lambdacontext.LambdaContext{AwsRequestID: "req-1"}
+		lc.ClientContext.Custom = map[string]string{"bedrockAgentCoreToolName": name}
+		return lambdacontext.NewContext(context.Background(), lc)
+	}
+	out, err := lh.Invoke(withTool("mytarget___echo"), []byte(`{"text":"gw"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		StructuredContent json.RawMessage `json:"structuredContent"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("Invoke = %s: %v", out, err)
+	}
+	if want := `{"echo":"gw","frontDoor":"agentcore"}`; string(res.StructuredContent) != want {
+		t.Errorf("structuredContent = %s, want %s", res.StructuredContent, want)
+	}
+	// Arguments that look like an API Gateway event are still arguments:
+	// the tool's schema validation sees them.
+	out, err = lh.Invoke(withTool("mytarget___echo"), []byte(`{"httpMethod":"POST","requestContext":{"elb":{}}}`))
+	if err != nil || !strings.Contains(string(out), `"isError":true`) || !strings.Contains(string(out), "httpMethod") {
+		t.Errorf("Invoke(event-like arguments) = %s, %v; want the tool's validation error", out, err)
+	}
+	for _, tc := range []struct{ name, payload, wantErr string }{
+		{"no-delimiter", `{}`, "<target>___<tool>"},
+		{"target___", `{}`, "<target>___<tool>"},
+		{"t___echo", `not json`, "not JSON"},
+		{"t___nosuchtool", `{}`, "nosuchtool"},
+	} {
+		_, err := lh.Invoke(withTool(tc.name), []byte(tc.payload))
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("Invoke(tool %q, %s) error = %v, want it to mention %q", tc.name, tc.payload, err, tc.wantErr)
+		}
+	}
+}
