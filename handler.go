@@ -39,14 +39,19 @@ import (
 //   - a panic in a tool handler becomes an error result (other methods: a
 //     JSON-RPC internal error) and a log line; the process keeps serving.
 //
-// NewHandler adds a receiving middleware to server for the panic recovery.
+// With [Options.Logger] set, every MCP request is logged in one line
+// (method, tool/prompt/resource name, protocol version, [Principal],
+// duration, outcome; arguments and results only with
+// [Options.LogPayloads]), and requests are counted in the invocation's
+// metrics when [NewLambdaHandler] has [Options.Metrics]. NewHandler adds a
+// receiving middleware to server for this and for the panic recovery.
 func NewHandler(server *mcp.Server, opts *Options) http.Handler {
 	o := withDefaults(opts)
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	server.AddReceivingMiddleware(recoverPanics(logger))
+	server.AddReceivingMiddleware(observe(o.Logger, o.LogPayloads), recoverPanics(logger))
 	getServer := func(*http.Request) *mcp.Server { return server }
 	sdkOpts := mcp.StreamableHTTPOptions{
 		Stateless:                  true,

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/mcplambda/mcplambda/telemetry"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
@@ -47,7 +48,7 @@ var ErrUnknownEvent = errors.New("mcplambda: unrecognised event: want a function
 // The handler is safe for concurrent use.
 func NewLambdaHandler(h http.Handler, opts *Options) lambda.Handler {
 	o := withDefaults(opts)
-	lh := &lambdaHandler{h: h, path: o.Path}
+	lh := &lambdaHandler{h: h, path: o.Path, metrics: o.Metrics}
 	if o.ResponseStream {
 		return lambda.NewHandler(lh.invokeStream)
 	}
@@ -55,8 +56,9 @@ func NewLambdaHandler(h http.Handler, opts *Options) lambda.Handler {
 }
 
 type lambdaHandler struct {
-	h    http.Handler
-	path string
+	h       http.Handler
+	path    string
+	metrics *telemetry.Metrics // nil: none
 }
 
 // probe is decoded first to tell the event shapes apart.
@@ -73,6 +75,11 @@ type probe struct {
 
 // Invoke serves one event with a buffered response.
 func (lh *lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if lh.metrics != nil {
+		var inv *telemetry.Invocation
+		ctx, inv = lh.metrics.Begin(ctx)
+		defer inv.Flush()
+	}
 	ev, err := lh.decode(ctx, payload)
 	if err != nil {
 		return nil, err
@@ -100,11 +107,17 @@ func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessa
 		}
 		return bytes.NewReader(b), nil
 	}
+	var done func()
+	if lh.metrics != nil {
+		var inv *telemetry.Invocation
+		ctx, inv = lh.metrics.Begin(ctx)
+		done = func() { inv.Flush() }
+	}
 	req, err := ev.request(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return serveStream(lh.h, req), nil
+	return serveStream(lh.h, req, done), nil
 }
 
 // event is one decoded front-door event.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/mcplambda/mcplambda/telemetry"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -20,21 +20,28 @@ import (
 //
 // Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it runs the Lambda
 // runtime loop with the handler from [NewLambdaHandler], answering every
-// supported front door. Elsewhere it serves the MCP endpoint over HTTP on
+// supported front door, logging to stdout with telemetry.NewLogger and
+// writing EMF metrics unless [Options] says otherwise. Elsewhere it serves the MCP endpoint over HTTP on
 // [Options.Addr] (default 127.0.0.1:8080) and prints one line
 // "mcplambda: listening on http://HOST:PORT/mcp" to stdout once ready; it
 // stops gracefully on SIGINT or SIGTERM. Errors are logged and exit the
 // process with status 1.
 func Start(server *mcp.Server, opts *Options) {
 	o := withDefaults(opts)
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	h := NewHandler(server, &o)
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		lambda.StartWithOptions(NewLambdaHandler(h, &o), o.LambdaOptions...)
+		if o.Logger == nil {
+			o.Logger = telemetry.NewLogger(os.Stdout, nil)
+		}
+		if o.Metrics == nil {
+			o.Metrics = telemetry.NewMetrics(os.Stdout, nil)
+		}
+		lambda.StartWithOptions(NewLambdaHandler(NewHandler(server, &o), &o), o.LambdaOptions...)
 		return
 	}
+	if o.Logger == nil {
+		o.Logger = telemetry.NewLogger(os.Stderr, nil)
+	}
+	h := NewHandler(server, &o)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ready := func(url string) { fmt.Println("mcplambda: listening on " + url) }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/mcplambda/mcplambda/telemetry"
 )
 
 // DefaultMaxBodyBytes is the request body limit used when
@@ -49,10 +50,22 @@ type Options struct {
 	// in RESPONSE_STREAM mode requires.
 	ResponseStream bool
 
-	// Logger receives the adapter's log lines (recovered panics, rejected
-	// requests). If nil, [Start] logs to stderr with slog's default
-	// handler, and [NewHandler] / [NewLambdaHandler] log nothing.
+	// Logger receives one line per MCP request and the adapter's own log
+	// lines (recovered panics). If nil, [Start] uses telemetry.NewLogger
+	// (stdout in Lambda, JSON when the function's log format is JSON;
+	// stderr text locally), and [NewHandler] logs nothing.
 	Logger *slog.Logger
+
+	// LogPayloads adds each request's params and result to its log line.
+	// Off by default: arguments and results may hold personal data.
+	LogPayloads bool
+
+	// Metrics, if set, makes [NewLambdaHandler] write one batch of
+	// CloudWatch EMF metrics per invocation (requests, errors and latency
+	// per method and tool; cold starts). If nil, [Start] uses
+	// telemetry.NewMetrics(os.Stdout, nil) inside Lambda, and
+	// NewLambdaHandler records no metrics.
+	Metrics *telemetry.Metrics
 
 	// LambdaOptions are passed to lambda.StartWithOptions by [Start].
 	LambdaOptions []lambda.Option

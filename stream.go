@@ -11,12 +11,16 @@ import (
 
 // serveStream runs h in its own goroutine and returns, as soon as the
 // handler has written its header (or returned), a function URL streaming
-// response whose body delivers what h writes as it writes it.
-func serveStream(h http.Handler, r *http.Request) *events.LambdaFunctionURLStreamingResponse {
+// response whose body delivers what h writes as it writes it. done, if
+// not nil, is called when h has returned.
+func serveStream(h http.Handler, r *http.Request, done func()) *events.LambdaFunctionURLStreamingResponse {
 	pr, pw := io.Pipe()
 	sw := &streamWriter{header: make(http.Header), pw: pw, ready: make(chan struct{})}
 	go func() {
 		defer func() {
+			if done != nil {
+				defer done()
+			}
 			if v := recover(); v != nil {
 				sw.WriteHeader(http.StatusInternalServerError)
 				pw.CloseWithError(io.ErrUnexpectedEOF)

@@ -1,0 +1,173 @@
+package mcplambda
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/telemetry"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func TestObserve(t *testing.T) {
+	var logs, metrics bytes.Buffer
+	yes := true
+	o := &Options{
+		Logger:  telemetry.NewLogger(&logs, &telemetry.LoggerOptions{JSON: &yes}),
+		Metrics: telemetry.NewMetrics(&metrics, &telemetry.MetricsOptions{Service: "svc"}),
+	}
+	lh := NewLambdaHandler(NewHandler(newTestServer(t, nil), o), o)
+
+	invoke := func(id, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", "https://x/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Authorization", "Bearer secret-token-value")
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: id})
+		if _, err := lh.Invoke(ctx, makeEvent(t, "httpapi", req, []byte(body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invoke("r1", callBody("echo", echoIn{Text: "x"}))
+	invoke("r2", callBody("nosuch", echoIn{Text: "x"}))
+	invoke("r3", callBody("panic", echoIn{Text: "x"}))
+
+	if strings.Contains(logs.String(), "secret-token-value") || strings.Contains(metrics.String(), "secret-token-value") {
+		t.Errorf("a token reached the logs or metrics:\n%s\n%s", logs.String(), metrics.String())
+	}
+	logText := logs.String()
+	type line struct {
+		Message, Level, RequestID, Method, Name, ProtocolVersion, Principal, Outcome string
+		HasDuration                                                                  bool
+	}
+	var got []line
+	sc := bufio.NewScanner(&logs)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line %q: %v", sc.Text(), err)
+		}
+		if m["message"] != "mcp request" {
+			continue // e.g. the recovered-panic line
+		}
+		s := func(k string) string { v, _ := m[k].(string); return v }
+		_, hasDur := m["durationMs"].(float64)
+		got = append(got, line{s("message"), s("level"), s("requestId"), s("method"), s("name"), s("protocolVersion"), s("principal"), s("outcome"), hasDur})
+	}
+	principal := "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example|user-123"
+	want := []line{
+		{"mcp request", "INFO", "r1", "tools/call", "echo", "2025-06-18", principal, "ok", true},
+		{"mcp request", "WARN", "r2", "tools/call", "nosuch", "2025-06-18", principal, "error", true},
+		{"mcp request", "INFO", "r3", "tools/call", "panic", "2025-06-18", principal, "tool_error", true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("request log lines (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(logText, `"message":"mcplambda: recovered panic"`) || !strings.Contains(logText, `"requestId":"r3"`) {
+		t.Errorf("no recovered-panic line with the request id:\n%s", logText)
+	}
+	if strings.Contains(logText, `"params"`) {
+		t.Errorf("params logged without LogPayloads:\n%s", logText)
+	}
+
+	// EMF: one cold start, then tools/call per tool, with the unknown tool
+	// counted as "other".
+	var docs []map[string]any
+	sc = bufio.NewScanner(&metrics)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("EMF line %q: %v", sc.Text(), err)
+		}
+		docs = append(docs, m)
+	}
+	type doc struct {
+		RequestID, Tool string
+		Errors          float64
+		Cold            bool
+	}
+	var gotDocs []doc
+	for _, m := range docs {
+		d := doc{RequestID: m["requestId"].(string)}
+		d.Tool, _ = m["Tool"].(string)
+		d.Errors, _ = m["Errors"].(float64)
+		_, d.Cold = m["ColdStart"]
+		gotDocs = append(gotDocs, d)
+	}
+	wantDocs := []doc{{"r1", "", 0, true}, {"r1", "echo", 0, false}, {"r2", "other", 1, false}, {"r3", "panic", 1, false}}
+	if diff := cmp.Diff(wantDocs, gotDocs); diff != "" {
+		t.Errorf("EMF documents (-want +got):\n%s", diff)
+	}
+}
+
+func TestLogPayloads(t *testing.T) {
+	var logs bytes.Buffer
+	yes := true
+	o := &Options{Logger: telemetry.NewLogger(&logs, &telemetry.LoggerOptions{JSON: &yes}), LogPayloads: true}
+	lh := NewLambdaHandler(NewHandler(newTestServer(t, nil), o), o)
+	hdr := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
+	invokeDoor(t, "url", lh, "POST", "/mcp", hdr, callBody("echo", echoIn{Text: "payload-text"}))
+	if got := strings.Count(logs.String(), "payload-text"); got < 2 {
+		t.Errorf("with LogPayloads, arguments and result appear %d times, want 2:\n%s", got, logs.String())
+	}
+}
+
+func TestPrincipal(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    *Request
+		want string
+	}{
+		{"none", &Request{}, ""},
+		{"iam", &Request{IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}}, "arn:aws:iam::1:user/u"},
+		{"jwt", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i"}}}, "https://i|s"},
+		{"jwt-no-iss", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s"}}}, "s"},
+		{"authorizer", &Request{Authorizer: map[string]any{"principalId": "p1"}}, "p1"},
+	} {
+		if got := Principal(withRequest(context.Background(), tc.r)); got != tc.want {
+			t.Errorf("Principal(%s) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if got := Principal(context.Background()); got != "" {
+		t.Errorf("Principal(no request) = %q, want empty", got)
+	}
+}
+
+// BenchmarkObserve measures the per-request cost of the request log line
+// and metrics: a tools/call through the observe middleware (JSON log line
+// to io.Discard, metrics of a one-request invocation flushed to io.Discard)
+// against the bare method handler.
+func BenchmarkObserve(b *testing.B) {
+	next := func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		return &mcp.CallToolResult{}, nil
+	}
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "echo"}, Extra: &mcp.RequestExtra{Header: http.Header{"Mcp-Protocol-Version": {"2026-07-28"}}}}
+	base := withRequest(lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "r"}),
+		&Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "i"}}})
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			next(base, "tools/call", req)
+		}
+	})
+	b.Run("logs+metrics", func(b *testing.B) {
+		yes := true
+		h := observe(telemetry.NewLogger(io.Discard, &telemetry.LoggerOptions{JSON: &yes}), false)(next)
+		m := telemetry.NewMetrics(io.Discard, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx, inv := m.Begin(base)
+			h(ctx, "tools/call", req)
+			inv.Flush()
+		}
+	})
+}
