@@ -35,7 +35,11 @@ func Start(server *mcp.Server, opts *Options) {
 		if o.Metrics == nil {
 			o.Metrics = telemetry.NewMetrics(os.Stdout, nil)
 		}
-		lambda.StartWithOptions(NewLambdaHandler(NewHandler(server, &o), &o), o.LambdaOptions...)
+		h := NewLambdaHandler(NewHandler(server, &o), &o)
+		if o.WrapLambdaHandler != nil {
+			h = o.WrapLambdaHandler(h)
+		}
+		lambda.StartWithOptions(h, o.LambdaOptions...)
 		return
 	}
 	if o.Logger == nil {

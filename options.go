@@ -69,4 +69,9 @@ type Options struct {
 
 	// LambdaOptions are passed to lambda.StartWithOptions by [Start].
 	LambdaOptions []lambda.Option
+
+	// WrapLambdaHandler, if set, wraps the Lambda handler [Start] runs,
+	// for instrumentation such as package telemetry/tracing. Note that a
+	// wrapper that calls Invoke buffers a streamed response.
+	WrapLambdaHandler func(lambda.Handler) lambda.Handler
 }
