@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -52,4 +53,39 @@ func BenchmarkToolsCall(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkToolsCallRatio runs the two sides of BenchmarkToolsCall
+// alternately in one loop, so that load on a shared machine hits both
+// equally, and reports each side's ns per call and their ratio.
+func BenchmarkToolsCallRatio(b *testing.B) {
+	body := callBody("echo", echoIn{Text: "hello"})
+	server := newTestServer(b, nil)
+	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{Stateless: true})
+	lh := NewLambdaHandler(NewHandler(newTestServer(b, nil), nil), nil)
+	var e events.LambdaFunctionURLRequest
+	fixture(b, "url.json", &e)
+	e.Body = body
+	payload, _ := json.Marshal(e)
+	ctx := context.Background()
+	var sdkTime, adapterTime time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		sdk.ServeHTTP(rec, req)
+		t1 := time.Now()
+		if _, err := lh.Invoke(ctx, payload); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		sdkTime += t1.Sub(t0)
+		adapterTime += t2.Sub(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(sdkTime.Nanoseconds())/n, "gosdk-ns/call")
+	b.ReportMetric(float64(adapterTime.Nanoseconds())/n, "adapter-ns/call")
+	b.ReportMetric(float64(adapterTime)/float64(sdkTime), "ratio")
 }
