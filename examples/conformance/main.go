@@ -1,0 +1,51 @@
+// Command conformance is an MCP server carrying every fixture that the
+// official MCP conformance suite (npm @modelcontextprotocol/conformance)
+// calls in its server scenarios, served through mcplambda.
+//
+// It answers both protocol eras: 2026-07-28 (stateless, per-request _meta,
+// server/discover, input_required results with requestState) and the legacy
+// initialize-handshake versions 2025-11-25, 2025-06-18 and 2025-03-26.
+//
+// Run it locally and point the suite at it:
+//
+//	PORT=3001 go run ./examples/conformance
+//	node internal/testtools/node_modules/@modelcontextprotocol/conformance/dist/index.js \
+//	    server --url http://127.0.0.1:3001/mcp --requirements 2026-07-28
+//
+// The same binary is a Lambda bootstrap: built for linux and deployed as
+// a custom runtime function, [mcplambda.Start] serves the fixtures from
+// whatever front door invokes it. conformance_test.go builds the binary,
+// starts it and runs the suite's 2026-07-28 and 2025-11-25 requirement sets
+// and its 2025-06-18 scenarios against it (see
+// [github.com/mcplambda/mcplambda/internal/conformancetest]), comparing the
+// results with testdata/expected-failures.txt, which says why each listed
+// check fails. With MCPLAMBDA_CONFORMANCE_URL set, the test runs the suite
+// against that URL instead.
+//
+// Fixtures (see newServer):
+//
+//   - tools: test_simple_text, test_image_content, test_audio_content,
+//     test_embedded_resource, test_multiple_content_types,
+//     test_tool_with_logging, test_tool_with_progress, test_error_handling,
+//     the legacy server-to-client tools test_sampling, test_elicitation,
+//     test_elicitation_sep1034_defaults and test_elicitation_sep1330_enums,
+//     the SEP-2575 diagnostics test_missing_capability,
+//     test_streaming_elicitation, test_logging_tool,
+//     test_trigger_tool_change and test_trigger_prompt_change, the
+//     SEP-2322 test_input_required_result_* tools, test_reconnection,
+//     test_x_mcp_header and json_schema_2020_12_tool.
+//   - resources: test://static-text, test://static-binary,
+//     test://watched-resource and the template test://template/{id}/data.
+//   - prompts: test_simple_prompt, test_prompt_with_arguments,
+//     test_prompt_with_embedded_resource, test_prompt_with_image and
+//     test_input_required_result_prompt.
+//   - completion/complete for prompt arguments, resources/subscribe and
+//     unsubscribe, and caching hints (ttlMs, cacheScope) on every list
+//     result and resources/read.
+package main
+
+import "github.com/mcplambda/mcplambda"
+
+func main() {
+	mcplambda.Start(newServer(), nil)
+}
