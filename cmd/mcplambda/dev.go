@@ -1,0 +1,432 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcplambda/mcplambda/lambdatest"
+)
+
+// DevCommand is "mcplambda dev": it serves a function locally under the
+// Lambda Runtime API emulator of package lambdatest.
+type DevCommand struct {
+	Stdout io.Writer // the two ready lines, nothing else
+	Stderr io.Writer // build progress, instance output, REPORT lines
+}
+
+const devHint = `Run "mcplambda dev -h" for usage.`
+
+// Lambda's limits, which dev enforces so that what works locally deploys.
+const (
+	minMemoryMB = 128
+	maxMemoryMB = 10240
+	maxTimeout  = 15 * time.Minute
+)
+
+// frontDoors are the --front values, in the order the usage lists them.
+var frontDoors = []lambdatest.FrontDoor{lambdatest.FunctionURL, lambdatest.HTTPAPI, lambdatest.RESTAPI}
+
+// devConfig is the parsed command line of dev.
+type devConfig struct {
+	addr      string
+	front     lambdatest.FrontDoor
+	instances int
+	timeout   time.Duration
+	memoryMB  int
+	env       []string
+	name      string
+	json      bool
+	verbose   bool
+	target    string
+	args      []string // for the bootstrap, after "--"
+}
+
+func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
+	set := flag.NewFlagSet("mcplambda dev", flag.ContinueOnError)
+	set.SetOutput(io.Discard) // Run reports parse errors itself, with a hint.
+	set.Usage = func() {}
+	set.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
+	set.Func("front", "the front `door` to emulate: url (function URL), httpapi (API Gateway HTTP API, payload 2.0)\nor rest (API Gateway REST API, payload 1.0) (default url)", func(s string) error {
+		door := lambdatest.FrontDoor(s)
+		if !slices.Contains(frontDoors, door) {
+			return fmt.Errorf("want one of %s", joinDoors())
+		}
+		cfg.front = door
+		return nil
+	})
+	set.IntVar(&cfg.instances, "instances", 1, "run at most `N` instances at once; more concurrent requests wait")
+	set.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "invocation timeout, a `duration` of at most 15m")
+	set.IntVar(&cfg.memoryMB, "memory", 128, "memory size in `MB`, 128 to 10240")
+	set.Func("env", "set an environment variable in the function, as `KEY=VALUE` (repeatable)", func(s string) error {
+		if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
+			return errors.New("want KEY=VALUE")
+		}
+		cfg.env = append(cfg.env, s)
+		return nil
+	})
+	set.StringVar(&cfg.name, "name", "", "function `name` in the Invoke API (default: TARGET's base name)")
+	set.BoolVar(&cfg.json, "json", false, "print REPORT lines as JSON objects instead of text")
+	set.BoolVar(&cfg.verbose, "v", false, "log what the emulator and the front door do")
+	return set
+}
+
+func joinDoors() string {
+	s := make([]string, len(frontDoors))
+	for i, d := range frontDoors {
+		s[i] = string(d)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (c *DevCommand) usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: mcplambda dev [flags] TARGET [-- ARGS...]
+
+Dev serves a function locally the way AWS Lambda runs it: the real bootstrap
+under a Lambda Runtime API emulator, behind an emulated front door.
+
+TARGET is a Go main package (a directory or an import path), built for this
+machine with "go build -tags lambda.norpc", or an executable file used as is.
+ARGS are passed to the bootstrap.
+
+When ready, dev prints two lines on standard output:
+
+	mcplambda: listening on http://HOST:PORT/mcp
+	mcplambda: invoke endpoint http://HOST:PORT
+
+the MCP endpoint behind the front door, and the Lambda Invoke API
+(POST /2015-03-31/functions/NAME/invocations). Build progress, the
+instances' output and a REPORT line per invocation go to standard error.
+Ctrl-C stops everything.
+
+Flags:
+`)
+	var cfg devConfig
+	set := c.flagSet(&cfg)
+	set.SetOutput(w)
+	set.PrintDefaults()
+}
+
+// parse parses the command line of dev. Flags may come before and after
+// TARGET; everything after "--" following TARGET goes to the bootstrap.
+func (c *DevCommand) parse(args []string) (*devConfig, error) {
+	cfg := &devConfig{front: lambdatest.FunctionURL}
+	set := c.flagSet(cfg)
+	parse := func(args []string) error {
+		err := set.Parse(args)
+		if err == nil || errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err: fmt.Errorf("dev: %w", err), hint: devHint}
+	}
+	if err := parse(args); err != nil {
+		return nil, err
+	}
+	if set.NArg() == 0 {
+		return nil, usagef(devHint, "dev: no TARGET given: want a Go main package (e.g. ./cmd/server) or a bootstrap binary")
+	}
+	cfg.target = set.Arg(0)
+	rest := set.Args()[1:]
+	flags := rest
+	if i := slices.Index(rest, "--"); i >= 0 {
+		flags, cfg.args = rest[:i], rest[i+1:]
+	}
+	if len(flags) > 0 {
+		if err := parse(flags); err != nil {
+			return nil, err
+		}
+		if set.NArg() > 0 {
+			return nil, usagef(devHint, "dev: unexpected argument %q after TARGET: arguments for the function go after \"--\"", set.Arg(0))
+		}
+	}
+
+	switch {
+	case cfg.instances < 1:
+		return nil, usagef(devHint, "dev: --instances %d: want at least 1", cfg.instances)
+	case cfg.timeout <= 0 || cfg.timeout > maxTimeout:
+		return nil, usagef(devHint, "dev: --timeout %s: want more than 0s and at most %s, as in Lambda", cfg.timeout, maxTimeout)
+	case cfg.memoryMB < minMemoryMB || cfg.memoryMB > maxMemoryMB:
+		return nil, usagef(devHint, "dev: --memory %d: want %d to %d (MB), as in Lambda", cfg.memoryMB, minMemoryMB, maxMemoryMB)
+	}
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		return nil, usagef(devHint, "dev: --addr %q: want host:port, e.g. 127.0.0.1:8080 (port 0 picks a free port)", cfg.addr)
+	}
+	if cfg.name == "" {
+		cfg.name = defaultName(cfg.target)
+	} else if !validName.MatchString(cfg.name) {
+		return nil, usagef(devHint, "dev: --name %q: want letters, digits, hyphens and underscores, as in Lambda", cfg.name)
+	}
+	return cfg, nil
+}
+
+var (
+	validName        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	invalidNameChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+)
+
+// defaultName derives a Lambda function name from TARGET: the base name of
+// the package directory, import path or binary.
+func defaultName(target string) string {
+	base := filepath.Base(strings.TrimRight(target, `/\`))
+	if base == "." || base == ".." || base == string(filepath.Separator) || base == "" {
+		if abs, err := filepath.Abs(target); err == nil {
+			base = filepath.Base(abs)
+		}
+	}
+	base = strings.TrimSuffix(strings.TrimSuffix(base, ".go"), ".exe")
+	name := invalidNameChars.ReplaceAllString(base, "-")
+	name = strings.Trim(name, "-")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	if name == "" {
+		name = "function"
+	}
+	return name
+}
+
+// Run runs dev until ctx is done (Ctrl-C), then stops everything and
+// returns nil.
+func (c *DevCommand) Run(ctx context.Context, args []string) error {
+	cfg, err := c.parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		c.usage(c.Stdout)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	stderr := &lockedWriter{w: c.Stderr}
+	level := slog.LevelWarn
+	if cfg.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	// Listen first, so that a busy address fails before a long build.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	defer ln.Close()
+
+	bootstrap, cleanup, err := resolveTarget(ctx, cfg.target, stderr)
+	if cleanup != nil {
+		defer cleanup()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while building
+		}
+		return err
+	}
+
+	fn, err := lambdatest.NewFunction(bootstrap, &lambdatest.Options{
+		FunctionName: cfg.name,
+		Timeout:      cfg.timeout,
+		MemoryMB:     cfg.memoryMB,
+		Instances:    cfg.instances,
+		Env:          cfg.env,
+		Args:         cfg.args,
+		Stdout:       stderr, // our stdout carries the ready lines only
+		Stderr:       stderr,
+		OnReport:     reportPrinter(stderr, cfg.json),
+		Logger:       logger,
+	})
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	defer fn.Close()
+
+	mux := http.NewServeMux()
+	invokeAPI := lambdatest.NewInvokeAPI(fn)
+	mux.Handle("/2015-03-31/", invokeAPI) // Invoke
+	mux.Handle("/2021-11-15/", invokeAPI) // InvokeWithResponseStream
+	mux.Handle("/", newFrontDoor(fn, cfg.front, logger))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	base := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(c.Stdout, "mcplambda: listening on %s/mcp\n", base)
+	fmt.Fprintf(c.Stdout, "mcplambda: invoke endpoint %s\n", base)
+	fmt.Fprintf(stderr, "mcplambda: function %q: %s front door, %d MB, timeout %s, up to %d instance(s); Ctrl-C stops\n",
+		cfg.name, cfg.front, cfg.memoryMB, cfg.timeout, cfg.instances)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("dev: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stderr, "mcplambda: stopping")
+	// Let requests in flight finish briefly, then stop the instances, which
+	// fails whatever is still waiting for them.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	if err := fn.Close(); err != nil {
+		fmt.Fprintf(stderr, "mcplambda: dev: stopping instances: %v\n", err)
+	}
+	srv.Close()
+	return nil
+}
+
+// restStage is the REST API stage dev deploys to.
+const restStage = "prod"
+
+// newFrontDoor returns the front door at the root of the listener, so that
+// the MCP endpoint is /mcp whatever the door. For a REST API, whose URLs
+// start with the stage, that is what a custom domain name with an API
+// mapping does: /mcp reaches the function as path /mcp of stage prod.
+func newFrontDoor(fn *lambdatest.Function, door lambdatest.FrontDoor, logger *slog.Logger) http.Handler {
+	opts := &lambdatest.FrontDoorOptions{Logger: logger}
+	if door != lambdatest.RESTAPI {
+		return lambdatest.NewFrontDoor(fn, door, opts)
+	}
+	opts.Stage = restStage
+	h := lambdatest.NewFrontDoor(fn, door, opts)
+	prefix := "/" + restStage
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := *r.URL
+		u.Path = prefix + u.Path
+		if u.RawPath != "" {
+			u.RawPath = prefix + u.RawPath
+		}
+		r2 := r.WithContext(r.Context())
+		r2.URL = &u
+		r2.RequestURI = u.RequestURI()
+		h.ServeHTTP(w, r2)
+	})
+}
+
+// displayAddr is addr as a client should dial it: an unspecified listen
+// address (":8080", "0.0.0.0:8080") is shown as loopback.
+func displayAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+// resolveTarget returns the bootstrap binary for target, building it when
+// target is a Go package. cleanup, if not nil, removes the build directory.
+func resolveTarget(ctx context.Context, target string, stderr io.Writer) (bootstrap string, cleanup func(), err error) {
+	fi, statErr := os.Stat(target)
+	if statErr == nil && fi.Mode().IsRegular() && !strings.HasSuffix(target, ".go") {
+		if fi.Mode().Perm()&0o111 == 0 {
+			return "", nil, usagef(devHint, "dev: %s is not executable: want a Go main package or a bootstrap binary", target)
+		}
+		abs, err := filepath.Abs(target)
+		if err != nil {
+			return "", nil, fmt.Errorf("dev: %w", err)
+		}
+		return abs, nil, nil
+	}
+	looksLikePath := filepath.IsAbs(target) || strings.HasPrefix(target, ".")
+	if errors.Is(statErr, fs.ErrNotExist) && looksLikePath && !strings.Contains(target, "...") {
+		return "", nil, usagef(devHint, "dev: TARGET %s does not exist: want a Go main package or a bootstrap binary", target)
+	}
+	pkg := target
+	if statErr == nil && !filepath.IsAbs(pkg) && !strings.HasPrefix(pkg, ".") {
+		// A directory: "examples/time" would mean an import path to go build.
+		pkg = "." + string(filepath.Separator) + pkg
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return "", nil, fmt.Errorf("dev: building %s needs the go command: %w", target, err)
+	}
+	dir, err := os.MkdirTemp("", "mcplambda-dev-")
+	if err != nil {
+		return "", nil, fmt.Errorf("dev: %w", err)
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	bootstrap = filepath.Join(dir, "bootstrap")
+	fmt.Fprintf(stderr, "mcplambda: building %s (go build -tags lambda.norpc)\n", pkg)
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, gobin, "build", "-tags", "lambda.norpc", "-o", bootstrap, pkg)
+	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	cmd.Stdout = stderr
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		return "", cleanup, fmt.Errorf("dev: building %s: %w", pkg, err)
+	}
+	if fi, err := os.Stat(bootstrap); err != nil || fi.Mode().Perm()&0o111 == 0 {
+		// go build -o writes an archive for a package that is not main.
+		return "", cleanup, usagef(devHint, "dev: %s is not a main package", target)
+	}
+	fmt.Fprintf(stderr, "mcplambda: built %s in %s\n", pkg, time.Since(start).Round(time.Millisecond))
+	return bootstrap, cleanup, nil
+}
+
+// reportPrinter returns the OnReport callback: one REPORT line per
+// invocation on w, in CloudWatch text or as JSON.
+func reportPrinter(w io.Writer, asJSON bool) func(lambdatest.Report) {
+	return func(r lambdatest.Report) {
+		if !asJSON {
+			fmt.Fprintln(w, r.String())
+			return
+		}
+		b, err := json.Marshal(jsonReport{
+			RequestID:        r.RequestID,
+			DurationMS:       ms(r.Duration),
+			BilledDurationMS: ms(r.BilledDuration),
+			MemorySizeMB:     r.MemoryMB,
+			MaxMemoryUsedMB:  r.MaxMemoryMB,
+			InitDurationMS:   ms(r.InitDuration),
+			Cold:             r.Cold,
+			Error:            r.Err,
+		})
+		if err != nil {
+			return // cannot happen: the fields are plain values
+		}
+		fmt.Fprintf(w, "%s\n", b)
+	}
+}
+
+// jsonReport is a REPORT line for --json, with CloudWatch's units.
+type jsonReport struct {
+	RequestID        string  `json:"requestId"`
+	DurationMS       float64 `json:"durationMs"`
+	BilledDurationMS float64 `json:"billedDurationMs"`
+	MemorySizeMB     int     `json:"memorySizeMb"`
+	MaxMemoryUsedMB  int     `json:"maxMemoryUsedMb"`
+	InitDurationMS   float64 `json:"initDurationMs,omitempty"`
+	Cold             bool    `json:"cold"`
+	Error            string  `json:"error,omitempty"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// lockedWriter serialises writes from the instances, the emulator and dev
+// itself, so lines do not interleave.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

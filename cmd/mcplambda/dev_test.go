@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// toolText returns the text content of a tool result.
+func toolText(res *mcp.CallToolResult) string {
+	var s []string
+	for _, c := range res.Content {
+		if t, ok := c.(*mcp.TextContent); ok {
+			s = append(s, t.Text)
+		}
+	}
+	return strings.Join(s, "\n")
+}
+
+// TestDevFrontDoors runs examples/time under "mcplambda dev" behind each
+// front door and uses it with go-sdk's client: tools/list, a tools/call
+// that succeeds and one that gives a tool error; a request for another path
+// goes to the function as well.
+func TestDevFrontDoors(t *testing.T) {
+	for _, door := range []string{"url", "httpapi", "rest"} {
+		t.Run(door, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			p := startDev(t, "--addr", "127.0.0.1:0", "--front", door, binary(t, "time"))
+			cs := p.connect(t, ctx)
+
+			tools, err := cs.ListTools(ctx, nil)
+			if err != nil {
+				t.Fatalf("ListTools: %v; stderr:\n%s", err, p.stderr.String())
+			}
+			var names []string
+			for _, tool := range tools.Tools {
+				names = append(names, tool.Name)
+			}
+			slices.Sort(names)
+			if diff := cmp.Diff([]string{"convert_time", "get_current_time"}, names); diff != "" {
+				t.Errorf("ListTools names mismatch (-want +got):\n%s", diff)
+			}
+
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_current_time", Arguments: map[string]any{"timezone": "Asia/Kolkata"}})
+			if err != nil {
+				t.Fatalf("CallTool(get_current_time): %v; stderr:\n%s", err, p.stderr.String())
+			}
+			if res.IsError || !strings.Contains(toolText(res), "+05:30") {
+				t.Errorf("CallTool(get_current_time, Asia/Kolkata) = %q (isError %v), want a time at +05:30", toolText(res), res.IsError)
+			}
+
+			res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "convert_time", Arguments: map[string]any{
+				"source_timezone": "Mars/Olympus_Mons", "time": "12:00", "target_timezone": "UTC"}})
+			if err != nil {
+				t.Fatalf("CallTool(convert_time): %v", err)
+			}
+			if !res.IsError {
+				t.Errorf("CallTool(convert_time, Mars/Olympus_Mons) = %q, want a tool error", toolText(res))
+			}
+
+			// Other paths reach the function too, which answers 404.
+			resp, err := http.Post(p.invokeURL+"/elsewhere", "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound || !bytes.Contains(body, []byte(`"jsonrpc"`)) {
+				t.Errorf("POST /elsewhere = %d %s, want 404 with the function's JSON-RPC error", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// TestDevReports checks the REPORT lines: one per invocation, with an Init
+// Duration on the cold start only, on stderr; stdout holds the two ready
+// lines and nothing else.
+func TestDevReports(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := startDev(t, "--addr", "127.0.0.1:0", "--memory", "256", binary(t, "time"))
+	cs := p.connect(t, ctx)
+	for range 3 {
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_current_time", Arguments: map[string]any{"timezone": "UTC"}}); err != nil {
+			t.Fatalf("CallTool: %v", err)
+		}
+	}
+	// The client's handshake (server/discover, or initialize and its
+	// notification for a legacy server), then the 3 tools/call.
+	reports := p.reports(t, 4)
+	for i, r := range reports {
+		if !strings.Contains(r[0], "\tMemory Size: 256 MB\t") {
+			t.Errorf("REPORT line %d = %q, want Memory Size: 256 MB", i+1, r[0])
+		}
+		if cold := r[reportInit] != ""; cold != (i == 0) {
+			t.Errorf("REPORT line %d = %q: has Init Duration %v, want %v", i+1, r[0], cold, i == 0)
+		}
+		if r[reportMaxMem] == "0" && runtime.GOOS == "linux" {
+			t.Errorf("REPORT line %d = %q, want Max Memory Used above 0 MB", i+1, r[0])
+		}
+	}
+	if code := p.stop(t, os.Interrupt); code != 0 {
+		t.Errorf("exit code after SIGINT = %d, want 0", code)
+	}
+	lines := strings.Split(strings.TrimSuffix(p.stdout.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Errorf("stdout = %q, want exactly the two ready lines", p.stdout.String())
+	}
+}
+
+// TestDevJSONReports checks --json: REPORT lines are JSON objects.
+func TestDevJSONReports(t *testing.T) {
+	p := startDev(t, "--addr", "127.0.0.1:0", "--json", binary(t, "noop"))
+	for range 2 {
+		resp, err := http.Post(p.invokeURL+"/2015-03-31/functions/noop/invocations", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	var got []jsonReport
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) < 2 && time.Now().Before(deadline) {
+		got = got[:0]
+		for line := range strings.SplitSeq(p.stderr.String(), "\n") {
+			var r jsonReport
+			if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &r) == nil && r.RequestID != "" {
+				got = append(got, r)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d JSON REPORT lines, want 2; stderr:\n%s", len(got), p.stderr.String())
+	}
+	if !got[0].Cold || got[0].InitDurationMS <= 0 || got[1].Cold || got[1].InitDurationMS != 0 || got[0].MemorySizeMB != 128 {
+		t.Errorf("JSON REPORT lines = %+v, want a cold start with an init duration, then a warm one; 128 MB", got)
+	}
+}
+
+// TestDevInvokeAPI calls the function through the Lambda Invoke API that
+// dev serves next to the front door.
+func TestDevInvokeAPI(t *testing.T) {
+	t.Run("noop", func(t *testing.T) {
+		p := startDev(t, "--addr", "127.0.0.1:0", "--name", "echo", binary(t, "noop"))
+		payload := `{"hello":"world"}`
+		resp, err := http.Post(p.invokeURL+"/2015-03-31/functions/echo/invocations", "application/json", strings.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != payload {
+			t.Errorf("Invoke(echo, %s) = %d %s, want 200 %s", payload, resp.StatusCode, body, payload)
+		}
+
+		resp, err = http.Post(p.invokeURL+"/2015-03-31/functions/other/invocations", "application/json", strings.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("Invoke(other) status = %d, want 404", resp.StatusCode)
+		}
+	})
+
+	t.Run("time", func(t *testing.T) {
+		// A direct invoke: the payload is a JSON-RPC message.
+		p := startDev(t, "--addr", "127.0.0.1:0", binary(t, "time"))
+		payload := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_current_time","arguments":{"timezone":"UTC"}}}`
+		resp, err := http.Post(p.invokeURL+"/2015-03-31/functions/time/invocations", "application/json", strings.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var msg struct {
+			ID     int             `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &msg) != nil || msg.ID != 1 || msg.Result == nil ||
+			!bytes.Contains(msg.Result, []byte(`"timezone":"UTC"`)) {
+			t.Errorf("Invoke(time, tools/call) = %d %s, want 200 and a JSON-RPC result with the time in UTC; stderr:\n%s",
+				resp.StatusCode, body, p.stderr.String())
+		}
+	})
+}
+
+// TestDevArgsEnvAndFlagOrder checks that --env and the arguments after
+// "--" reach the bootstrap (examples/time names its local timezone, taken
+// from -local-timezone or else $LOCAL_TIMEZONE, in its tool descriptions),
+// with flags on either side of TARGET.
+func TestDevArgsEnvAndFlagOrder(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"env", []string{"--addr", "127.0.0.1:0", "--env", "LOCAL_TIMEZONE=Europe/Warsaw", binary(t, "time")}, "Europe/Warsaw"},
+		{"args", []string{binary(t, "time"), "--addr", "127.0.0.1:0", "--front", "rest", "--", "-local-timezone", "Asia/Tokyo"}, "Asia/Tokyo"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			p := startDev(t, tt.args...)
+			tools, err := p.connect(t, ctx).ListTools(ctx, nil)
+			if err != nil {
+				t.Fatalf("ListTools: %v", err)
+			}
+			for _, tool := range tools.Tools {
+				if !strings.Contains(tool.Description, "'"+tt.want+"'") {
+					t.Errorf("tool %s description = %q, want local timezone %s", tool.Name, tool.Description, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestDevBuildsPackage gives dev a package directory: it builds it, with
+// progress on stderr, and serves it.
+func TestDevBuildsPackage(t *testing.T) {
+	binary(t, "time") // warm the build cache, so the build here is mostly a link
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := startDev(t, "--addr", "127.0.0.1:0", filepath.Join("..", "..", "examples", "time"))
+	res, err := p.connect(t, ctx).CallTool(ctx, &mcp.CallToolParams{Name: "get_current_time", Arguments: map[string]any{"timezone": "UTC"}})
+	if err != nil || res.IsError {
+		t.Fatalf("CallTool(get_current_time) = %v, %v; stderr:\n%s", res, err, p.stderr.String())
+	}
+	stderr := p.stderr.String()
+	for _, want := range []string{"mcplambda: building ../../examples/time", "mcplambda: built ../../examples/time in "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not contain %q; stderr:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(p.stdout.String(), "build") {
+		t.Errorf("stdout = %q, want the ready lines only", p.stdout.String())
+	}
+}
+
+// TestDevSignals stops dev with SIGINT and SIGTERM: it exits 0 and leaves
+// no instance running.
+func TestDevSignals(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds instances in /proc")
+	}
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			marker := "MCPLAMBDA_TEST_MARKER=" + rand.Text()
+			p := startDev(t, "--addr", "127.0.0.1:0", "--instances", "2", "--env", marker, binary(t, "time"))
+			// Two clients at once, so that there may be two instances.
+			var wg sync.WaitGroup
+			for _, cs := range []*mcp.ClientSession{p.connect(t, ctx), p.connect(t, ctx)} {
+				wg.Go(func() {
+					if _, err := cs.ListTools(ctx, nil); err != nil {
+						t.Errorf("ListTools: %v", err)
+					}
+				})
+			}
+			wg.Wait()
+			if pids := processesWithEnv(t, marker); len(pids) == 0 {
+				t.Fatalf("found no instance with %s in /proc; stderr:\n%s", marker, p.stderr.String())
+			}
+			if code := p.stop(t, sig); code != 0 {
+				t.Errorf("exit code after %v = %d, want 0; stderr:\n%s", sig, code, p.stderr.String())
+			}
+			if pids := processesWithEnv(t, marker); len(pids) > 0 {
+				t.Errorf("instances %v still running after mcplambda dev exited", pids)
+			}
+		})
+	}
+}
+
+// TestUsage checks exit codes and messages for help, usage errors and
+// failures that need no running function.
+func TestUsage(t *testing.T) {
+	notExec := filepath.Join(t.TempDir(), "bootstrap")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+
+	const devHint = `Run "mcplambda dev -h" for usage.`
+	const mainHint = `Run "mcplambda -h" for the list of commands.`
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring
+		stderr []string
+	}{
+		{name: "help", args: []string{"-h"}, stdout: "dev     serve a function locally"},
+		{name: "help dev", args: []string{"help", "dev"}, stdout: "Usage: mcplambda dev [flags] TARGET [-- ARGS...]"},
+		{name: "dev help", args: []string{"dev", "--help"}, stdout: "-front door"},
+		{name: "no command", args: nil, code: 2, stderr: []string{"mcplambda: no command given", mainHint}},
+		{name: "unknown command", args: []string{"deploy"}, code: 2, stderr: []string{`unknown command "deploy"`, mainHint}},
+		{name: "no target", args: []string{"dev"}, code: 2, stderr: []string{"no TARGET given", devHint}},
+		{name: "no target after flags", args: []string{"dev", "--front", "rest"}, code: 2, stderr: []string{"no TARGET given", devHint}},
+		{name: "bad front", args: []string{"dev", "--front", "alb", "./x"}, code: 2,
+			stderr: []string{`invalid value "alb" for flag -front: want one of url, httpapi, rest`, devHint}},
+		{name: "bad timeout", args: []string{"dev", "--timeout", "soon", "./x"}, code: 2, stderr: []string{`invalid value "soon" for flag -timeout`, devHint}},
+		{name: "zero timeout", args: []string{"dev", "--timeout", "0s", "./x"}, code: 2, stderr: []string{"--timeout 0s", devHint}},
+		{name: "long timeout", args: []string{"dev", "./x", "--timeout", "16m"}, code: 2, stderr: []string{"--timeout 16m0s", "at most 15m0s", devHint}},
+		{name: "bad memory", args: []string{"dev", "--memory", "64", "./x"}, code: 2, stderr: []string{"--memory 64: want 128 to 10240", devHint}},
+		{name: "bad instances", args: []string{"dev", "--instances", "0", "./x"}, code: 2, stderr: []string{"--instances 0", devHint}},
+		{name: "bad env", args: []string{"dev", "--env", "NOVALUE", "./x"}, code: 2, stderr: []string{"want KEY=VALUE", devHint}},
+		{name: "bad addr", args: []string{"dev", "--addr", "8080", "./x"}, code: 2, stderr: []string{`--addr "8080": want host:port`, devHint}},
+		{name: "bad name", args: []string{"dev", "--name", "a b", "./x"}, code: 2, stderr: []string{`--name "a b"`, devHint}},
+		{name: "unknown flag", args: []string{"dev", "--bogus", "./x"}, code: 2, stderr: []string{"flag provided but not defined: -bogus", devHint}},
+		{name: "stray argument", args: []string{"dev", "./x", "y"}, code: 2, stderr: []string{`unexpected argument "y" after TARGET`, devHint}},
+		{name: "not executable", args: []string{"dev", notExec}, code: 2, stderr: []string{"is not executable", devHint}},
+		{name: "no such target", args: []string{"dev", "--addr", "127.0.0.1:0", "./testdata/nonexistent"}, code: 2,
+			stderr: []string{"TARGET ./testdata/nonexistent does not exist", devHint}},
+		{name: "not main", args: []string{"dev", "--addr", "127.0.0.1:0", "../../lambdatest"}, code: 2,
+			stderr: []string{"mcplambda: building ../../lambdatest", "../../lambdatest is not a main package", devHint}},
+		{name: "build fails", args: []string{"dev", "--addr", "127.0.0.1:0", "example.com/no/such/module"}, code: 1,
+			stderr: []string{"mcplambda: building example.com/no/such/module", "mcplambda: dev: building example.com/no/such/module: exit status 1"}},
+		{name: "address in use", args: []string{"dev", "--addr", busy.Addr().String(), binary(t, "noop")}, code: 1,
+			stderr: []string{"address already in use"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runMain(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("mcplambda %q: exit code %d, want %d; stderr:\n%s", tt.args, code, tt.code, stderr)
+			}
+			if !strings.Contains(stdout, tt.stdout) || (tt.stdout == "" && stdout != "") {
+				t.Errorf("mcplambda %q: stdout = %q, want it to contain %q", tt.args, stdout, tt.stdout)
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("mcplambda %q: stderr = %q, want it to contain %q", tt.args, stderr, want)
+				}
+			}
+			if tt.code == 2 && !strings.HasSuffix(stderr, "for usage.\n") && !strings.HasSuffix(stderr, "list of commands.\n") {
+				t.Errorf("mcplambda %q: stderr = %q, want it to end with a hint", tt.args, stderr)
+			}
+		})
+	}
+}
+
+func TestDefaultName(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ target, want string }{
+		{"./examples/time", "time"},
+		{"./examples/time/", "time"},
+		{"github.com/acme/tools/cmd/weather-mcp", "weather-mcp"},
+		{"/tmp/dist/bootstrap", "bootstrap"},
+		{"./server.go", "server"},
+		{".", filepath.Base(wd)},
+		{"./my.server v2", "my-server-v2"},
+	} {
+		if got := defaultName(tt.target); got != tt.want {
+			t.Errorf("defaultName(%q) = %q, want %q", tt.target, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,206 @@
+// Command mcplambda develops and runs MCP servers built with
+// github.com/mcplambda/mcplambda, the way AWS Lambda runs them.
+//
+// Usage:
+//
+//	mcplambda <command> [flags] [arguments]
+//
+// The commands are:
+//
+//	dev     serve a function locally under a Lambda Runtime API emulator
+//
+// Run "mcplambda <command> -h" for a command's flags. Flags may be written
+// with one dash or two (-addr, --addr).
+//
+// # mcplambda dev
+//
+//	mcplambda dev [flags] TARGET [-- ARGS...]
+//
+// Dev is "sam local start-api" without Docker: it runs the function's real
+// bootstrap binary under a local Lambda Runtime API emulator
+// ([github.com/mcplambda/mcplambda/lambdatest]), puts a front door in front
+// of it that turns HTTP requests into Lambda events the way AWS does, and
+// serves the Lambda Invoke API next to it.
+//
+// TARGET is either a Go main package (a directory such as ./examples/time,
+// or an import path), which dev builds for this machine with
+//
+//	go build -tags lambda.norpc -o $TMPDIR/.../bootstrap TARGET
+//
+// or an executable file, which is used as is. Arguments after "--" are passed
+// to the bootstrap. Flags may come before or after TARGET, but not after "--".
+//
+// Flags:
+//
+//	--addr host:port     listen address (default 127.0.0.1:8080; port 0 picks a free port)
+//	--front url|httpapi|rest
+//	                     the front door to emulate: a Lambda function URL, an API
+//	                     Gateway HTTP API (payload 2.0) or REST API (payload 1.0)
+//	                     (default url)
+//	--instances N        maximum number of concurrent instances; more concurrent
+//	                     requests wait for a free one (default 1)
+//	--timeout 30s        invocation timeout, at most 15m (default 30s)
+//	--memory 128         memory size in MB, 128 to 10240 (default 128)
+//	--env KEY=VALUE      set an environment variable in the function (repeatable)
+//	--name NAME          function name in the Invoke API (default: TARGET's base name)
+//	--json               print REPORT lines as JSON objects instead of text
+//	-v                   log what the emulator and the front door do
+//
+// When it is ready, dev prints exactly two lines on standard output:
+//
+//	mcplambda: listening on http://127.0.0.1:8080/mcp
+//	mcplambda: invoke endpoint http://127.0.0.1:8080
+//
+// The first is the MCP endpoint to give to a client; every other path on the
+// listener except the Invoke API is forwarded to the function too, as a real
+// front door would, so the function decides what is not found. The REST API
+// is served as through a custom domain name mapped to its stage "prod": the
+// function sees path /mcp of stage prod. The second line is the Lambda Invoke
+// API (Invoke, and InvokeWithResponseStream for a streaming function), for
+// example:
+//
+//	aws lambda invoke --endpoint-url http://127.0.0.1:8080 --function-name time \
+//	    --cli-binary-format raw-in-base64-out \
+//	    --payload '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' out.json
+//
+// Everything else goes to standard error: build progress, the instances'
+// own output, and after every invocation a CloudWatch-style REPORT line
+// (tab-separated, as Lambda writes it):
+//
+//	REPORT RequestId: 6f1c...  Duration: 1.21 ms  Billed Duration: 2 ms  Memory Size: 128 MB  Max Memory Used: 12 MB  Init Duration: 4.37 ms
+//
+// Init Duration appears on an instance's first invocation (a cold start)
+// only; Max Memory Used is the peak resident set size of the instance.
+//
+// Instances start on demand, as in Lambda: the first request pays the cold
+// start. An invocation running past --timeout is killed with its instance.
+// The API Gateway front doors also apply their integration timeout (29s for
+// a REST API, 30s for an HTTP API) and answer 504 after it. Ctrl-C (SIGINT) or SIGTERM stops the listener, sends SIGTERM to the
+// instances, removes the build directory and exits with status 0.
+//
+// # Exit status
+//
+// 0 on success and when stopped by a signal, 1 when something fails (a build
+// error, an address in use), 2 for a usage error, with a hint on standard error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, restore the default handling, so a second
+		// Ctrl-C kills a shutdown that hangs.
+		<-ctx.Done()
+		stop()
+	}()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	err := m.Run(ctx, os.Args[1:])
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode reports err on stderr and returns the process exit status for it:
+// 0 for nil, 2 for a [usageError], 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "mcplambda: %v\n", err)
+	var uerr *usageError
+	if errors.As(err, &uerr) {
+		if uerr.hint != "" {
+			fmt.Fprintln(stderr, uerr.hint)
+		}
+		return 2
+	}
+	return 1
+}
+
+// usageError is a mistake on the command line. main exits with status 2 and
+// prints the hint after the message.
+type usageError struct {
+	err  error
+	hint string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef returns a [usageError] with the given hint.
+func usagef(hint, format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...), hint: hint}
+}
+
+// Main is the mcplambda command: it dispatches to a subcommand.
+type Main struct {
+	Stdout io.Writer // the subcommands' result output
+	Stderr io.Writer // progress, logs and diagnostics
+}
+
+// command is one subcommand. Its Run parses args (which exclude the
+// command's name) and does the work; it returns nil when done or when ctx is
+// cancelled by a signal, a [usageError] for a command-line mistake.
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+// commands lists the subcommands in the order the usage shows them.
+var commands = []struct {
+	name, summary string
+	new           func(stdout, stderr io.Writer) command
+}{
+	{"dev", "serve a function locally under a Lambda Runtime API emulator",
+		func(stdout, stderr io.Writer) command { return &DevCommand{Stdout: stdout, Stderr: stderr} }},
+}
+
+const mainHint = `Run "mcplambda -h" for the list of commands.`
+
+// Run runs the subcommand named by args[0] with the remaining arguments.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef(mainHint, "no command given")
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if name == "help" && len(args) > 1 {
+			// "mcplambda help dev" is "mcplambda dev -h".
+			return m.Run(ctx, []string{args[1], "-h"})
+		}
+		m.usage(m.Stdout)
+		return nil
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.new(m.Stdout, m.Stderr).Run(ctx, args[1:])
+		}
+	}
+	return usagef(mainHint, "unknown command %q", name)
+}
+
+func (m *Main) usage(w io.Writer) {
+	fmt.Fprint(w, `mcplambda develops and runs MCP servers built with github.com/mcplambda/mcplambda.
+
+Usage:
+
+	mcplambda <command> [flags] [arguments]
+
+The commands are:
+
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-8s%s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run "mcplambda <command> -h" for a command's flags.
+`)
+}
