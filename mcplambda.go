@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -21,7 +23,8 @@ import (
 // Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it runs the Lambda
 // runtime loop with the handler from [NewLambdaHandler], answering every
 // supported front door, logging to stdout with telemetry.NewLogger and
-// writing EMF metrics unless [Options] says otherwise. Elsewhere it serves the MCP endpoint over HTTP on
+// writing EMF metrics unless [Options] says otherwise, with GC settings
+// tuned to the function's memory size (unless GOGC or GOMEMLIMIT are set). Elsewhere it serves the MCP endpoint over HTTP on
 // [Options.Addr] (default 127.0.0.1:8080) and prints one line
 // "mcplambda: listening on http://HOST:PORT/mcp" to stdout once ready; it
 // stops gracefully on SIGINT or SIGTERM. Errors are logged and exit the
@@ -35,7 +38,8 @@ func Start(server *mcp.Server, opts *Options) {
 		if o.Metrics == nil {
 			o.Metrics = telemetry.NewMetrics(os.Stdout, nil)
 		}
-		h := NewLambdaHandler(NewHandler(server, &o), &o)
+		tuneGC()
+		h := NewLambdaHandler(o.wrap(NewHandler(server, &o)), &o)
 		if o.WrapLambdaHandler != nil {
 			h = o.WrapLambdaHandler(h)
 		}
@@ -45,7 +49,7 @@ func Start(server *mcp.Server, opts *Options) {
 	if o.Logger == nil {
 		o.Logger = telemetry.NewLogger(os.Stderr, nil)
 	}
-	h := NewHandler(server, &o)
+	h := o.wrap(NewHandler(server, &o))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ready := func(url string) { fmt.Println("mcplambda: listening on " + url) }
@@ -100,4 +104,30 @@ func withDefaults(opts *Options) Options {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	return o
+}
+
+// wrap applies o.Middleware to h, if set.
+func (o *Options) wrap(h http.Handler) http.Handler {
+	if o.Middleware != nil {
+		return o.Middleware(h)
+	}
+	return h
+}
+
+// tuneGC sets production GC defaults for a Lambda execution environment,
+// unless GOGC or GOMEMLIMIT say otherwise: a soft memory limit of 3/4 of the
+// function's memory (the rest is left to the runtime, and to child
+// processes such as a wrapped stdio server), and GOGC=400. go-sdk allocates
+// several hundred KB of short-lived garbage per request; with the limit in
+// place, collecting less often is safe and cuts the cost of a warm request
+// by about a third (see BenchmarkToolsCall with GOGC=400).
+func tuneGC() {
+	mb, err := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
+	if os.Getenv("GOMEMLIMIT") != "" || err != nil || mb <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(mb) << 20 * 3 / 4)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }

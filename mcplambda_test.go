@@ -3,6 +3,7 @@ package mcplambda
 import (
 	"context"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,32 @@ func TestServeAddrInUse(t *testing.T) {
 	o2.Addr = strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/mcp")
 	if err := serve(ctx, h, &o2, func(string) {}); err == nil {
 		t.Errorf("serve on a busy address = nil, want an error")
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	prevLimit, prevGC := debug.SetMemoryLimit(-1), debug.SetGCPercent(100)
+	defer func() { debug.SetMemoryLimit(prevLimit); debug.SetGCPercent(prevGC) }()
+
+	t.Setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	tuneGC()
+	if got, want := debug.SetMemoryLimit(-1), int64(384<<20); got != want {
+		t.Errorf("memory limit = %d, want %d", got, want)
+	}
+	if got := debug.SetGCPercent(100); got != 400 {
+		t.Errorf("GC percent = %d, want 400", got)
+	}
+
+	// The user's settings win.
+	debug.SetMemoryLimit(prevLimit)
+	t.Setenv("GOMEMLIMIT", "100MiB")
+	tuneGC()
+	if got := debug.SetMemoryLimit(-1); got != prevLimit {
+		t.Errorf("with GOMEMLIMIT set, memory limit = %d, want unchanged %d", got, prevLimit)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOMEMLIMIT set, GC percent = %d, want unchanged 100", got)
 	}
 }

@@ -17,7 +17,8 @@ import (
 // Principal returns a stable identifier of the authenticated caller of
 // the request in ctx, or "" if there is none: the UserID of a verified
 // bearer token (go-sdk auth.TokenInfo), else the identity the front door
-// verified — the IAM user ARN, the JWT issuer and subject ("iss|sub"), or a
+// verified — the IAM user ARN, the JWT issuer and subject ("iss#sub", as
+// package auth forms it), or a
 // Lambda authorizer's principalId. It never contains a token.
 func Principal(ctx context.Context) string {
 	if ti := auth.TokenInfoFromContext(ctx); ti != nil && ti.UserID != "" {
@@ -32,7 +33,7 @@ func Principal(ctx context.Context) string {
 		return r.IAM.UserARN
 	case r.JWT != nil && r.JWT.Claims["sub"] != "":
 		if iss := r.JWT.Claims["iss"]; iss != "" {
-			return iss + "|" + r.JWT.Claims["sub"]
+			return iss + "#" + r.JWT.Claims["sub"]
 		}
 		return r.JWT.Claims["sub"]
 	case r.Authorizer != nil:

@@ -63,7 +63,7 @@ func TestObserve(t *testing.T) {
 		_, hasDur := m["durationMs"].(float64)
 		got = append(got, line{s("message"), s("level"), s("requestId"), s("method"), s("name"), s("protocolVersion"), s("principal"), s("outcome"), hasDur})
 	}
-	principal := "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example|user-123"
+	principal := "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example#user-123"
 	want := []line{
 		{"mcp request", "INFO", "r1", "tools/call", "echo", "2025-06-18", principal, "ok", true},
 		{"mcp request", "WARN", "r2", "tools/call", "nosuch", "2025-06-18", principal, "error", true},
@@ -129,7 +129,7 @@ func TestPrincipal(t *testing.T) {
 	}{
 		{"none", &Request{}, ""},
 		{"iam", &Request{IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}}, "arn:aws:iam::1:user/u"},
-		{"jwt", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i"}}}, "https://i|s"},
+		{"jwt", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i"}}}, "https://i#s"},
 		{"jwt-no-iss", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s"}}}, "s"},
 		{"authorizer", &Request{Authorizer: map[string]any{"principalId": "p1"}}, "p1"},
 	} {

@@ -2,6 +2,7 @@ package mcplambda
 
 import (
 	"log/slog"
+	"net/http"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/mcplambda/mcplambda/telemetry"
@@ -66,6 +67,11 @@ type Options struct {
 	// telemetry.NewMetrics(os.Stdout, nil) inside Lambda, and
 	// NewLambdaHandler records no metrics.
 	Metrics *telemetry.Metrics
+
+	// Middleware, if set, wraps the MCP handler [Start] serves, locally and
+	// in Lambda — for example the authorization of package auth:
+	// Middleware: rs.Handler.
+	Middleware func(http.Handler) http.Handler
 
 	// LambdaOptions are passed to lambda.StartWithOptions by [Start].
 	LambdaOptions []lambda.Option
