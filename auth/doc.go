@@ -38,8 +38,7 @@
 //		ToolScopes:           map[string][]string{"delete_item": {"mcp/admin"}},
 //	})
 //	server.AddReceivingMiddleware(rs.ToolMiddleware())
-//	h := rs.Handler(mcplambda.NewHandler(server, nil))
-//	lambda.Start(mcplambda.NewLambdaHandler(h, nil))
+//	mcplambda.Start(server, &mcplambda.Options{Middleware: rs.Handler})
 //
 // # Per-tool scopes and 403
 //
