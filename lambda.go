@@ -90,8 +90,38 @@ func (lh *lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, er
 	}
 	rec := newRecorder()
 	defer rec.release()
+	if isListen(req) {
+		var cancel context.CancelFunc
+		req, cancel = withCancel(req)
+		defer cancel()
+		rec.onWrite = cancel
+	}
 	lh.h.ServeHTTP(rec, req)
 	return ev.response(rec)
+}
+
+// isListen reports whether r is a 2026-07-28 subscriptions/listen request.
+//
+// A listen stream waits for notifications triggered by other requests, but
+// Lambda runs one invocation at a time per execution environment, so none
+// can ever reach it, and holding it open would pin the instance (and, behind
+// a buffered front door, hide even the acknowledgement) until the function
+// times out. The Lambda handler therefore ends a listen request as soon as
+// its acknowledgement is written.
+func isListen(r *http.Request) bool {
+	b, ok := r.Body.(*bodyBytes)
+	if !ok || !bytes.Contains(b.b, []byte(`"subscriptions/listen"`)) {
+		return false
+	}
+	var m struct {
+		Method string `json:"method"`
+	}
+	return json.Unmarshal(b.b, &m) == nil && m.Method == "subscriptions/listen"
+}
+
+func withCancel(r *http.Request) (*http.Request, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	return r.WithContext(ctx), cancel
 }
 
 // invokeStream serves one event, streaming the body for function URLs.
@@ -117,7 +147,19 @@ func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessa
 	if err != nil {
 		return nil, err
 	}
-	return serveStream(lh.h, req, done), nil
+	if isListen(req) {
+		var cancel context.CancelFunc
+		req, cancel = withCancel(req)
+		after := done
+		done = func() {
+			cancel()
+			if after != nil {
+				after()
+			}
+		}
+		return serveStream(lh.h, req, done, cancel), nil
+	}
+	return serveStream(lh.h, req, done, nil), nil
 }
 
 // event is one decoded front-door event.
@@ -585,6 +627,7 @@ type recorder struct {
 	body        bytes.Buffer
 	status      int
 	wroteHeader bool
+	onWrite     func() // if set, called after each Write
 }
 
 var recorderPool = sync.Pool{New: func() any { return new(recorder) }}
@@ -603,6 +646,7 @@ func (rec *recorder) release() {
 	rec.body.Reset()
 	rec.header = nil
 	rec.wroteHeader = false
+	rec.onWrite = nil
 	recorderPool.Put(rec)
 }
 
@@ -617,7 +661,11 @@ func (rec *recorder) WriteHeader(status int) {
 
 func (rec *recorder) Write(p []byte) (int, error) {
 	rec.WriteHeader(http.StatusOK)
-	return rec.body.Write(p)
+	n, err := rec.body.Write(p)
+	if rec.onWrite != nil {
+		rec.onWrite()
+	}
+	return n, err
 }
 
 // Flush is a no-op: a buffered response is sent when the handler returns.

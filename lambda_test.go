@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -339,6 +340,31 @@ func TestAgentCoreGateway(t *testing.T) {
 		_, err := lh.Invoke(withTool(tc.name), []byte(tc.payload))
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("Invoke(tool %q, %s) error = %v, want it to mention %q", tc.name, tc.payload, err, tc.wantErr)
+		}
+	}
+}
+
+// A subscriptions/listen request through Lambda is acknowledged and then
+// ended, instead of pinning the instance until the function times out.
+func TestListenEndsAfterAck(t *testing.T) {
+	body := `{"jsonrpc":"2.0","id":5,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`
+	hdr := http.Header{"Accept": {"application/json, text/event-stream"}, "Content-Type": {"application/json"}, "Mcp-Protocol-Version": {"2026-07-28"}, "Mcp-Method": {"subscriptions/listen"}}
+	for _, stream := range []bool{false, true} {
+		lh := NewLambdaHandler(NewHandler(newTestServer(t, nil), nil), &Options{ResponseStream: stream})
+		req, _ := http.NewRequest("POST", "https://x/mcp", strings.NewReader(body))
+		req.Header = hdr
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := lh.Invoke(ctx, makeEvent(t, "url", req, []byte(body)))
+		expired := ctx.Err() != nil
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if expired {
+			t.Fatalf("stream=%v: listen ran until the deadline", stream)
+		}
+		if !strings.Contains(string(out), "notifications/subscriptions/acknowledged") {
+			t.Errorf("stream=%v: listen response %s lacks the acknowledgement", stream, out)
 		}
 	}
 }

@@ -12,10 +12,11 @@ import (
 // serveStream runs h in its own goroutine and returns, as soon as the
 // handler has written its header (or returned), a function URL streaming
 // response whose body delivers what h writes as it writes it. done, if
-// not nil, is called when h has returned.
-func serveStream(h http.Handler, r *http.Request, done func()) *events.LambdaFunctionURLStreamingResponse {
+// not nil, is called when h has returned; onWrite, if not nil, after each
+// write.
+func serveStream(h http.Handler, r *http.Request, done, onWrite func()) *events.LambdaFunctionURLStreamingResponse {
 	pr, pw := io.Pipe()
-	sw := &streamWriter{header: make(http.Header), pw: pw, ready: make(chan struct{})}
+	sw := &streamWriter{header: make(http.Header), pw: pw, ready: make(chan struct{}), onWrite: onWrite}
 	go func() {
 		defer func() {
 			if done != nil {
@@ -51,6 +52,7 @@ type streamWriter struct {
 	ready    chan struct{}
 	status   int
 	snapshot http.Header // header as of WriteHeader
+	onWrite  func()
 }
 
 func (sw *streamWriter) Header() http.Header { return sw.header }
@@ -65,7 +67,11 @@ func (sw *streamWriter) WriteHeader(status int) {
 
 func (sw *streamWriter) Write(p []byte) (int, error) {
 	sw.WriteHeader(http.StatusOK)
-	return sw.pw.Write(p)
+	n, err := sw.pw.Write(p)
+	if sw.onWrite != nil {
+		sw.onWrite()
+	}
+	return n, err
 }
 
 // Flush is a no-op: every Write reaches the runtime through the pipe.

@@ -258,7 +258,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	invokeAPI := lambdatest.NewInvokeAPI(fn)
 	mux.Handle("/2015-03-31/", invokeAPI) // Invoke
 	mux.Handle("/2021-11-15/", invokeAPI) // InvokeWithResponseStream
-	mux.Handle("/", newFrontDoor(fn, cfg.front, logger))
+	mux.Handle("/", rebindingGuard(newFrontDoor(fn, cfg.front, logger)))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -313,6 +313,34 @@ func newFrontDoor(fn *lambdatest.Function, door lambdatest.FrontDoor, logger *sl
 		r2.RequestURI = u.RequestURI()
 		h.ServeHTTP(w, r2)
 	})
+}
+
+// rebindingGuard refuses, with 403, requests that reached a loopback
+// listener with a Host header naming another host: a web page that got
+// its domain re-pointed at 127.0.0.1 (DNS rebinding) must not reach a
+// local dev server. A real front door is never reachable that way; local
+// serving (mcplambda.Start) has the same guard from go-sdk.
+func rebindingGuard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(local.String()) && !isLoopback(r.Host) {
+			http.Error(w, fmt.Sprintf("Forbidden: invalid Host header %q", r.Host), http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// isLoopback reports whether hostport names a loopback host.
+func isLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // displayAddr is addr as a client should dial it: an unspecified listen

@@ -381,3 +381,33 @@ func TestDefaultName(t *testing.T) {
 		}
 	}
 }
+
+// TestDevRebinding checks the DNS-rebinding guard: a foreign Host header
+// on the loopback listener is refused before the function runs; the
+// Invoke API, which AWS tools call with their own Host, is not a browser
+// target and stays reachable.
+func TestDevRebinding(t *testing.T) {
+	p := startDev(t, "--addr", "127.0.0.1:0", binary(t, "noop"))
+	for _, tc := range []struct {
+		host    string
+		refused bool
+	}{
+		{"evil.example.com", true},
+		{"evil.example.com:8080", true},
+		{"localhost", false},
+		{"", false}, // the listener's own address
+	} {
+		req, _ := http.NewRequest("POST", p.mcpURL, strings.NewReader(`{}`))
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if refused := resp.StatusCode == http.StatusForbidden; refused != tc.refused {
+			t.Errorf("POST /mcp with Host %q = %d, want refused=%v", tc.host, resp.StatusCode, tc.refused)
+		}
+	}
+}

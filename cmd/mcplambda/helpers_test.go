@@ -47,9 +47,10 @@ var binaries = map[string]*struct {
 	path string
 	err  error
 }{
-	"mcplambda": {pkg: "."},
-	"time":      {pkg: "../../examples/time", tags: "lambda.norpc"},
-	"noop":      {pkg: "./testdata/noop", tags: "lambda.norpc"},
+	"mcplambda":   {pkg: "."},
+	"time":        {pkg: "../../examples/time", tags: "lambda.norpc"},
+	"conformance": {pkg: "../../examples/conformance", tags: "lambda.norpc"},
+	"noop":        {pkg: "./testdata/noop", tags: "lambda.norpc"},
 }
 
 // binary returns the path of the named binary, building it on first use.
