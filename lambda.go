@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
+	json "github.com/segmentio/encoding/json"
 	"errors"
 	"fmt"
 	"io"
