@@ -22,6 +22,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		ev.request(context.Background())
 	}
 }
+
 // BenchmarkEncodeResponse is its cost on the way out: the payload 2.0
 // response of an SSE body.
 func BenchmarkEncodeResponse(b *testing.B) {
