@@ -64,8 +64,8 @@ func TestTuneGC(t *testing.T) {
 	if got, want := debug.SetMemoryLimit(-1), int64(384<<20); got != want {
 		t.Errorf("memory limit = %d, want %d", got, want)
 	}
-	if got := debug.SetGCPercent(100); got != 400 {
-		t.Errorf("GC percent = %d, want 400", got)
+	if got := debug.SetGCPercent(100); got != 200 {
+		t.Errorf("GC percent = %d, want 200", got)
 	}
 
 	// The user's settings win.
