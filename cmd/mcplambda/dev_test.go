@@ -116,6 +116,16 @@ func TestDevReports(t *testing.T) {
 			t.Errorf("REPORT line %d = %q, want Max Memory Used above 0 MB", i+1, r[0])
 		}
 	}
+	// The function's own log lines show too: one per MCP request, with the
+	// invocation's request id (package telemetry; text format, since dev
+	// does not set AWS_LAMBDA_LOG_FORMAT=JSON).
+	logs := p.stderr.String()
+	if !strings.Contains(logs, `msg="mcp request" method=tools/call name=get_current_time`) || !strings.Contains(logs, "requestId=") {
+		t.Errorf("stderr lacks the function's request log lines:\n%s", logs)
+	}
+	if !strings.Contains(logs, `{"_aws":`) || !strings.Contains(logs, `"ColdStart":1`) {
+		t.Errorf("stderr lacks the function's EMF metrics:\n%s", logs)
+	}
 	if code := p.stop(t, os.Interrupt); code != 0 {
 		t.Errorf("exit code after SIGINT = %d, want 0", code)
 	}
