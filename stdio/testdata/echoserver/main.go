@@ -1,0 +1,158 @@
+// Command echoserver is a tiny stdio MCP server for the stdio package's
+// tests and benchmarks, written with go-sdk. Besides an echo tool it has
+// tools that misbehave on demand: crash, hang, write garbage to stdout,
+// answer with a huge message.
+//
+// Flags change its start-up and shutdown: -banner prints a non-JSON line
+// on stdout first, -fail exits at once, -ignore-stdin-close keeps running
+// (and ignores SIGTERM) after stdin closes, so only SIGKILL stops it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func main() {
+	banner := flag.Bool("banner", false, "print a non-JSON banner on stdout")
+	fail := flag.Bool("fail", false, "exit 1 at once")
+	ignoreClose := flag.Bool("ignore-stdin-close", false, "keep running after stdin closes; ignore SIGTERM")
+	flag.Parse()
+	log.SetFlags(0)
+	if *fail {
+		log.Fatal("echoserver: failing on purpose")
+	}
+	if *banner {
+		fmt.Println("echoserver v1 starting (this line is not JSON)")
+	}
+	if *ignoreClose {
+		signal.Ignore(syscall.SIGTERM)
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "echoserver", Version: "v1.2.3"}, &mcp.ServerOptions{
+		Instructions: "Echoes.",
+		CompletionHandler: func(_ context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+			var vals []string
+			for _, c := range []string{"alice", "albert", "bob"} {
+				if strings.HasPrefix(c, req.Params.Argument.Value) {
+					vals = append(vals, c)
+				}
+			}
+			return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: vals, Total: len(vals)}}, nil
+		},
+	})
+	addTools(s)
+	s.AddResource(&mcp.Resource{URI: "test://static", Name: "static", MIMEType: "text/plain"},
+		func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, MIMEType: "text/plain", Text: "static content"}}}, nil
+		})
+	s.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "test://items/{id}", Name: "item"},
+		func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "item " + strings.TrimPrefix(req.Params.URI, "test://items/")}}}, nil
+		})
+	s.AddPrompt(&mcp.Prompt{Name: "greet", Arguments: []*mcp.PromptArgument{{Name: "name", Required: true}}},
+		func(_ context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "Hello, " + req.Params.Arguments["name"] + "!"}}}}, nil
+		})
+	err := s.Run(context.Background(), &mcp.StdioTransport{})
+	if *ignoreClose {
+		log.Print("echoserver: stdin closed; staying up on purpose")
+		select {}
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+type echoArgs struct {
+	Message string `json:"message"`
+}
+
+type sizeArgs struct {
+	Bytes int `json:"bytes"`
+}
+
+type stepsArgs struct {
+	Steps int `json:"steps"`
+}
+
+type nameArgs struct {
+	Name string `json:"name"`
+}
+
+func text(s string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
+}
+
+func addTools(s *mcp.Server) {
+	mcp.AddTool(s, &mcp.Tool{Name: "echo", Description: "Echoes back the input"},
+		func(_ context.Context, _ *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
+			return text("Echo: " + in.Message), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "pid", Description: "Returns the server's process id"},
+		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+			return text(fmt.Sprint(os.Getpid())), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "env", Description: "Returns an environment variable"},
+		func(_ context.Context, _ *mcp.CallToolRequest, in nameArgs) (*mcp.CallToolResult, any, error) {
+			return text(os.Getenv(in.Name)), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "progress", Description: "Sends progress notifications, then answers"},
+		func(ctx context.Context, req *mcp.CallToolRequest, in stepsArgs) (*mcp.CallToolResult, any, error) {
+			tok := req.Params.GetProgressToken()
+			for i := 1; i <= in.Steps && tok != nil; i++ {
+				req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i), Total: float64(in.Steps), Message: fmt.Sprintf("step %d", i)})
+			}
+			return text(fmt.Sprintf("done %d steps", in.Steps)), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "crash", Description: "Exits the process mid-request"},
+		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+			log.Print("echoserver: crashing on purpose")
+			os.Exit(3)
+			return nil, nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "hang", Description: "Never answers"},
+		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+			select {}
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "garbage", Description: "Writes a non-JSON line to stdout, then answers"},
+		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+			os.Stdout.WriteString("garbage: this is not JSON\n")
+			return text("answered after garbage"), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "big", Description: "Answers with a text of the given size"},
+		func(_ context.Context, _ *mcp.CallToolRequest, in sizeArgs) (*mcp.CallToolResult, any, error) {
+			return text(strings.Repeat("x", in.Bytes)), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "stderr", Description: "Writes lines to stderr"},
+		func(_ context.Context, _ *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
+			fmt.Fprintf(os.Stderr, "stderr line 1: %s\nstderr line 2: %s\n", in.Message, in.Message)
+			return text("logged"), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "slow", Description: "Sleeps for ms milliseconds"},
+		func(ctx context.Context, _ *mcp.CallToolRequest, in struct {
+			MS int `json:"ms"`
+		}) (*mcp.CallToolResult, any, error) {
+			select {
+			case <-time.After(time.Duration(in.MS) * time.Millisecond):
+			case <-ctx.Done():
+			}
+			return text("slept"), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "add_tool", Description: "Adds a tool named by the argument (list_changed)"},
+		func(_ context.Context, _ *mcp.CallToolRequest, in nameArgs) (*mcp.CallToolResult, any, error) {
+			mcp.AddTool(s, &mcp.Tool{Name: in.Name, Description: "added at run time"},
+				func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+					return text("I am " + in.Name), nil, nil
+				})
+			return text("added"), nil, nil
+		})
+}
