@@ -56,6 +56,7 @@ type devConfig struct {
 	verbose   bool
 	target    string
 	args      []string // for the bootstrap, after "--"
+	command   []string // "dev -- COMMAND ARGS": a stdio server, no TARGET
 }
 
 func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
@@ -97,13 +98,16 @@ func joinDoors() string {
 
 func (c *DevCommand) usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: mcplambda dev [flags] TARGET [-- ARGS...]
+       mcplambda dev [flags] -- COMMAND [ARGS...]
 
 Dev serves a function locally the way AWS Lambda runs it: the real bootstrap
 under a Lambda Runtime API emulator, behind an emulated front door.
 
 TARGET is a Go main package (a directory or an import path), built for this
 machine with "go build -tags lambda.norpc", or an executable file used as is.
-ARGS are passed to the bootstrap.
+ARGS are passed to the bootstrap. In the second form, with no TARGET, the
+function is the stdio adapter ("mcplambda stdio") serving the stdio MCP server
+COMMAND ARGS, kept warm, as the no-code mode does in Lambda.
 
 When ready, dev prints two lines on standard output:
 
@@ -135,6 +139,26 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 		}
 		return &usageError{err: fmt.Errorf("dev: %w", err), hint: devHint}
 	}
+	// "dev [flags] -- COMMAND ARGS" (no TARGET): a stdio MCP server under
+	// the no-code adapter, "mcplambda stdio", as the bootstrap.
+	if i := slices.Index(args, "--"); i >= 0 {
+		if err := parse(args[:i]); err != nil {
+			return nil, err
+		}
+		if set.NArg() == 0 {
+			if len(args) == i+1 {
+				return nil, usagef(devHint, "dev: nothing after \"--\": want a stdio MCP server's command, or put TARGET before \"--\"")
+			}
+			cfg.command = args[i+1:]
+			if cfg.name == "" {
+				cfg.name = "stdio"
+			}
+			return cfg, cfg.validate()
+		}
+		// TARGET came before "--": parse the whole line afresh below.
+		cfg = &devConfig{front: lambdatest.FunctionURL}
+		set = c.flagSet(cfg)
+	}
 	if err := parse(args); err != nil {
 		return nil, err
 	}
@@ -156,23 +180,29 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 		}
 	}
 
-	switch {
-	case cfg.instances < 1:
-		return nil, usagef(devHint, "dev: --instances %d: want at least 1", cfg.instances)
-	case cfg.timeout <= 0 || cfg.timeout > maxTimeout:
-		return nil, usagef(devHint, "dev: --timeout %s: want more than 0s and at most %s, as in Lambda", cfg.timeout, maxTimeout)
-	case cfg.memoryMB < minMemoryMB || cfg.memoryMB > maxMemoryMB:
-		return nil, usagef(devHint, "dev: --memory %d: want %d to %d (MB), as in Lambda", cfg.memoryMB, minMemoryMB, maxMemoryMB)
-	}
-	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
-		return nil, usagef(devHint, "dev: --addr %q: want host:port, e.g. 127.0.0.1:8080 (port 0 picks a free port)", cfg.addr)
-	}
 	if cfg.name == "" {
 		cfg.name = defaultName(cfg.target)
-	} else if !validName.MatchString(cfg.name) {
-		return nil, usagef(devHint, "dev: --name %q: want letters, digits, hyphens and underscores, as in Lambda", cfg.name)
 	}
-	return cfg, nil
+	return cfg, cfg.validate()
+}
+
+// validate checks the flag values.
+func (cfg *devConfig) validate() error {
+	switch {
+	case cfg.instances < 1:
+		return usagef(devHint, "dev: --instances %d: want at least 1", cfg.instances)
+	case cfg.timeout <= 0 || cfg.timeout > maxTimeout:
+		return usagef(devHint, "dev: --timeout %s: want more than 0s and at most %s, as in Lambda", cfg.timeout, maxTimeout)
+	case cfg.memoryMB < minMemoryMB || cfg.memoryMB > maxMemoryMB:
+		return usagef(devHint, "dev: --memory %d: want %d to %d (MB), as in Lambda", cfg.memoryMB, minMemoryMB, maxMemoryMB)
+	}
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		return usagef(devHint, "dev: --addr %q: want host:port, e.g. 127.0.0.1:8080 (port 0 picks a free port)", cfg.addr)
+	}
+	if !validName.MatchString(cfg.name) {
+		return usagef(devHint, "dev: --name %q: want letters, digits, hyphens and underscores, as in Lambda", cfg.name)
+	}
+	return nil
 }
 
 var (
@@ -226,7 +256,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer ln.Close()
 
-	bootstrap, cleanup, err := resolveTarget(ctx, cfg.target, stderr)
+	bootstrap, cleanup, err := c.bootstrap(ctx, cfg, stderr)
 	if cleanup != nil {
 		defer cleanup()
 	}
@@ -285,6 +315,31 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	}
 	srv.Close()
 	return nil
+}
+
+// bootstrap returns the bootstrap to run: TARGET, built if it is a package,
+// or, for "dev -- COMMAND ARGS", this very binary as "mcplambda stdio" with
+// the command in MCPLAMBDA_COMMAND (and this shell's PATH and HOME, so that
+// npx, node or python are found as they are here).
+func (c *DevCommand) bootstrap(ctx context.Context, cfg *devConfig, stderr io.Writer) (string, func(), error) {
+	if cfg.command == nil {
+		return resolveTarget(ctx, cfg.target, stderr)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, fmt.Errorf("dev: finding the mcplambda binary: %w", err)
+	}
+	command, err := json.Marshal(cfg.command)
+	if err != nil {
+		return "", nil, err
+	}
+	env := []string{"MCPLAMBDA_COMMAND=" + string(command), "PATH=" + os.Getenv("PATH")}
+	if home := os.Getenv("HOME"); home != "" {
+		env = append(env, "HOME="+home)
+	}
+	cfg.env = append(env, cfg.env...) // --env wins
+	cfg.args = []string{"stdio"}
+	return self, nil, nil
 }
 
 // restStage is the REST API stage dev deploys to.

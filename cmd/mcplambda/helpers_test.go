@@ -51,6 +51,7 @@ var binaries = map[string]*struct {
 	"time":        {pkg: "../../examples/time", tags: "lambda.norpc"},
 	"conformance": {pkg: "../../examples/conformance", tags: "lambda.norpc"},
 	"noop":        {pkg: "./testdata/noop", tags: "lambda.norpc"},
+	"echoserver":  {pkg: "../../stdio/testdata/echoserver"},
 }
 
 // binary returns the path of the named binary, building it on first use.

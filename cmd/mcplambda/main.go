@@ -8,6 +8,7 @@
 // The commands are:
 //
 //	dev     serve a function locally under a Lambda Runtime API emulator
+//	stdio   serve a stdio MCP server, kept warm, in Lambda or locally (no code)
 //
 // Run "mcplambda <command> -h" for a command's flags. Flags may be written
 // with one dash or two (-addr, --addr).
@@ -160,6 +161,8 @@ var commands = []struct {
 }{
 	{"dev", "serve a function locally under a Lambda Runtime API emulator",
 		func(stdout, stderr io.Writer) command { return &DevCommand{Stdout: stdout, Stderr: stderr} }},
+	{"stdio", "serve a stdio MCP server, kept warm, in Lambda or locally (no code)",
+		func(stdout, stderr io.Writer) command { return &StdioCommand{Stdout: stdout, Stderr: stderr} }},
 }
 
 const mainHint = `Run "mcplambda -h" for the list of commands.`
