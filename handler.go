@@ -51,7 +51,7 @@ func NewHandler(server *mcp.Server, opts *Options) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	server.AddReceivingMiddleware(observe(o.Logger, o.LogPayloads), recoverPanics(logger))
+	server.AddReceivingMiddleware(requestLifetime, observe(o.Logger, o.LogPayloads), recoverPanics(logger))
 	getServer := func(*http.Request) *mcp.Server { return server }
 	sdkOpts := mcp.StreamableHTTPOptions{
 		Stateless:                  true,
@@ -157,6 +157,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("Content-Type", "application/json")
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
+	r = r.WithContext(context.WithValue(r.Context(), httpContextKey{}, r.Context()))
 	if wantSSE {
 		h.sse.ServeHTTP(w, r)
 	} else {
@@ -257,6 +258,34 @@ func writeError(w http.ResponseWriter, status int, code int64, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// httpContextKey holds the context of the HTTP request (in Lambda, of the
+// invocation) in the context go-sdk gives method handlers.
+type httpContextKey struct{}
+
+// requestLifetime gives method handlers the deadline and cancellation of
+// the HTTP request that carried them. go-sdk keeps the request's values
+// but drops its deadline and cancellation (except for some 2026-07-28
+// requests); without this a tool in Lambda would not see the invocation's
+// deadline, and would run on after a local client hung up.
+func requestLifetime(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		parent, ok := ctx.Value(httpContextKey{}).(context.Context)
+		if !ok || parent.Done() == nil {
+			return next(ctx, method, req)
+		}
+		var cancel context.CancelFunc
+		if deadline, ok := parent.Deadline(); ok {
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+		} else {
+			ctx, cancel = context.WithCancel(ctx)
+		}
+		defer cancel()
+		stop := context.AfterFunc(parent, cancel)
+		defer stop()
+		return next(ctx, method, req)
+	}
 }
 
 // recoverPanics turns a panic in a method handler into an error the client

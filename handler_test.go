@@ -231,3 +231,68 @@ func TestGoSDKClient(t *testing.T) {
 		}
 	}
 }
+
+// Tool handlers see the deadline of the Lambda invocation, and are
+// cancelled when the HTTP request ends, in both protocol eras.
+func TestRequestLifetime(t *testing.T) {
+	type info struct {
+		HasDeadline bool `json:"hasDeadline"`
+		Cancelled   bool `json:"cancelled"`
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v1"}, nil)
+	mcp.AddTool(s, &mcp.Tool{Name: "deadline"}, func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, info, error) {
+		_, ok := ctx.Deadline()
+		return nil, info{HasDeadline: ok}, nil
+	})
+	mcp.AddTool(s, &mcp.Tool{Name: "wait"}, func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, info, error) {
+		close(started)
+		select {
+		case <-ctx.Done():
+			close(release)
+			return nil, info{Cancelled: true}, nil
+		case <-time.After(time.Minute):
+			return nil, info{}, nil
+		}
+	})
+	h := NewHandler(s, nil)
+	lh := NewLambdaHandler(h, nil)
+
+	for _, version := range []string{"", "2026-07-28"} {
+		body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"deadline","arguments":{}}}`
+		hdr := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
+		if version != "" {
+			body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"deadline","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`
+			hdr.Set("Mcp-Protocol-Version", version)
+			hdr.Set("Mcp-Method", "tools/call")
+			hdr.Set("Mcp-Name", "deadline")
+		}
+		req, _ := http.NewRequest("POST", "https://x/mcp", strings.NewReader(body))
+		req.Header = hdr
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := lh.Invoke(ctx, makeEvent(t, "url", req, []byte(body)))
+		cancel()
+		if err != nil || !strings.Contains(string(out), `\"hasDeadline\":true`) {
+			t.Errorf("protocol %q: tool under an invocation with a deadline: %s, %v; want hasDeadline true", version, out, err)
+		}
+	}
+
+	// Locally, a client that hangs up cancels the tool.
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"wait","arguments":{}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	go func() {
+		<-started
+		cancel()
+	}()
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	select {
+	case <-release:
+	case <-time.After(30 * time.Second):
+		t.Error("the tool was not cancelled when the client hung up")
+	}
+}
