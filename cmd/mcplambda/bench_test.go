@@ -307,3 +307,48 @@ func BenchmarkWarmHTTP(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStdioCall measures a warm tools/call through "mcplambda dev --
+// COMMAND": the stdio adapter (no-code mode) as the bootstrap under the
+// emulator, wrapping the Go stdio echo server, POSTed to the function URL
+// front door. warm keeps one child per instance (the default);
+// per-request starts, initializes and stops a child for every request, as
+// the reference adapter does; both in the same run, so their ratio shows.
+func BenchmarkStdioCall(b *testing.B) {
+	const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hello"}}}`
+	for _, isolation := range []string{"warm", "per-request"} {
+		b.Run(isolation, func(b *testing.B) {
+			p := startDev(b, "--addr", "127.0.0.1:0", "--env", "MCPLAMBDA_ISOLATION="+isolation, "--", binary(b, "echoserver"))
+			call := func() {
+				req, err := http.NewRequest(http.MethodPost, p.mcpURL, strings.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !strings.Contains(string(out), "Echo: hello") {
+					b.Fatalf("POST /mcp = %d %s", resp.StatusCode, out)
+				}
+			}
+			for range 5 {
+				call()
+			}
+			samples := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				start := time.Now()
+				call()
+				samples = append(samples, time.Since(start))
+			}
+			b.StopTimer()
+			b.ReportMetric(msf(percentile(samples, 0.5)), "p50-ms")
+			b.ReportMetric(msf(percentile(samples, 0.99)), "p99-ms")
+		})
+	}
+}
