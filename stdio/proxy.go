@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mcplambda/mcplambda/telemetry"
 	"io"
 	"log/slog"
 	"os"
@@ -172,6 +173,7 @@ type Proxy struct {
 	cur      *child        // the current child; nil before a (re)start
 	gen      int           // children started so far
 	starting bool          // a goroutine is starting a child
+	failed   bool          // the last child failed: the next start is a restart
 	changed  chan struct{} // closed and replaced when cur, starting or inflight change
 	closed   bool
 	children map[*child]struct{} // every child not yet stopped
@@ -310,7 +312,8 @@ func (p *Proxy) acquire(ctx context.Context, principal string) (*child, error) {
 		switch {
 		case c != nil && c.dead() != nil:
 			// Dead or hung: replace it before serving anyone.
-			p.logger.Info("stdio: restarting the server process", "pid", c.cmd.Process.Pid, "cause", c.dead())
+			p.logger.InfoContext(ctx, "stdio: restarting the server process", "pid", c.cmd.Process.Pid, "cause", c.dead())
+			p.failed = true
 			p.cur = nil
 			p.retire(c, c.inflight == 0)
 			continue
@@ -356,6 +359,11 @@ func (p *Proxy) acquire(ctx context.Context, principal string) (*child, error) {
 			p.starting = true
 			p.gen++
 			gen := p.gen
+			if p.failed {
+				// Counted in the metrics of the invocation that pays for it.
+				telemetry.Add(ctx, "ChildRestarts", telemetry.Count, 1)
+				p.failed = false
+			}
 			p.mu.Unlock()
 			c, err := p.startChild(ctx, gen)
 			p.mu.Lock()
@@ -401,6 +409,7 @@ func (p *Proxy) release(c *child, failed bool) {
 	}
 	if failed && p.cur == c {
 		p.cur = nil
+		p.failed = true
 		p.retire(c, false)
 	} else if p.cur != c && c.inflight == 0 && c.dead() != nil {
 		// Replaced while this request was using it.
