@@ -14,6 +14,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/mcplambda/mcplambda/internal/syncio"
 )
 
 // Lambda error types produced by the emulator itself.
@@ -530,20 +532,9 @@ func lockedWriters(stdout, stderr io.Writer) (io.Writer, io.Writer) {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	o := &lockedWriter{w: stdout}
+	o := syncio.NewWriter(stdout)
 	if stderr == stdout {
 		return o, o
 	}
-	return o, &lockedWriter{w: stderr}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return o, syncio.NewWriter(stderr)
 }

@@ -1,7 +1,6 @@
 package lambdatest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,9 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcplambda/mcplambda/internal/syncio"
 )
 
 // binDir holds the testdata bootstraps, built once by TestMain.
@@ -41,23 +41,7 @@ func TestMain(m *testing.M) {
 // bootstrap returns the path of a testdata bootstrap.
 func bootstrap(name string) string { return filepath.Join(binDir, name) }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncio.Buffer
 
 // newFunction starts a Function for the named bootstrap, closed at the end
 // of the test. Instance output goes to the test log unless opts says

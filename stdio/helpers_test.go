@@ -1,7 +1,6 @@
 package stdio_test
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/base64"
@@ -11,11 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/mcplambda/mcplambda"
 	"github.com/mcplambda/mcplambda/stdio"
@@ -47,23 +46,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncio.Buffer
 
 // newProxy starts a Proxy around the echo server with args; its stderr
 // goes to the returned buffer.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mcplambda/mcplambda/telemetry"
 	"io"
 	"log/slog"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/mcplambda/mcplambda/internal/syncio"
+	"github.com/mcplambda/mcplambda/telemetry"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -221,7 +223,7 @@ func NewProxy(ctx context.Context, cmd Command, opts *ProxyOptions) (*Proxy, err
 	if o.Stderr == nil {
 		o.Stderr = os.Stderr
 	}
-	o.Stderr = &lockedWriter{w: o.Stderr}
+	o.Stderr = syncio.NewWriter(o.Stderr)
 	p := &Proxy{
 		cmd:      cmd,
 		opts:     o,
@@ -431,16 +433,4 @@ func (p *Proxy) retire(c *child, graceful bool) {
 		defer p.wg.Done()
 		p.stopChild(c, graceful)
 	}()
-}
-
-// lockedWriter serialises writes from the children's output goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

@@ -18,9 +18,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/lambdatest"
 )
 
@@ -242,7 +242,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	stderr := &lockedWriter{w: c.Stderr}
+	stderr := syncio.NewWriter(c.Stderr)
 	level := slog.LevelWarn
 	if cfg.verbose {
 		level = slog.LevelDebug
@@ -500,16 +500,3 @@ type jsonReport struct {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// lockedWriter serialises writes from the instances, the emulator and dev
-// itself, so lines do not interleave.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -75,23 +76,7 @@ func binary(tb testing.TB, name string) string {
 	return b.path
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = syncio.Buffer
 
 // devProcess is a running "mcplambda dev".
 type devProcess struct {
