@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/stdio"
 )
 

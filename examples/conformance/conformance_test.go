@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/internal/conformancetest"
+	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/internal/testtools"
 )
 
