@@ -9,6 +9,7 @@
 //
 //	dev     serve a function locally under a Lambda Runtime API emulator
 //	stdio   serve a stdio MCP server, kept warm, in Lambda or locally (no code)
+//	call    call an MCP server: list and call its tools, resources and prompts
 //
 // Run "mcplambda <command> -h" for a command's flags. Flags may be written
 // with one dash or two (-addr, --addr).
@@ -78,6 +79,67 @@
 // The API Gateway front doors also apply their integration timeout (29s for
 // a REST API, 30s for an HTTP API) and answer 504 after it. Ctrl-C (SIGINT) or SIGTERM stops the listener, sends SIGTERM to the
 // instances, removes the build directory and exits with status 0.
+//
+// # mcplambda call
+//
+//	mcplambda call [flags] TARGET COMMAND [ARGUMENTS]
+//
+// Call is an MCP client for one request, built on go-sdk's client. TARGET
+// is an http(s) URL of an MCP endpoint (a function URL, an API Gateway API,
+// "mcplambda dev"), or lambda:FUNCTION[:QUALIFIER] to invoke the function
+// directly through the Lambda Invoke API
+// ([github.com/mcplambda/mcplambda/invoke]); FUNCTION is a name or an ARN.
+// The commands are:
+//
+//	discover            the server's name, version, protocol version and capabilities
+//	tools               list the tools (a table of names and descriptions)
+//	tool NAME           call a tool; arguments with --arg KEY=VALUE (repeatable;
+//	                    values that parse as JSON are sent as JSON unless the tool's
+//	                    schema makes the property a string) or --args '{...}'
+//	resources           list the resources and resource templates
+//	read URI            read a resource
+//	prompts             list the prompts
+//	prompt NAME         get a prompt, with --arg KEY=VALUE
+//
+// Flags (before or after TARGET and COMMAND):
+//
+//	--protocol 2026-07-28|2025-11-25
+//	                     the protocol version to ask for (default 2026-07-28,
+//	                     stateless, with server/discover; 2025-11-25 uses initialize)
+//	--json               print the result as JSON (the MCP result object)
+//	--sigv4              sign requests with AWS SigV4, for a function URL or an
+//	                     API with IAM auth ([github.com/mcplambda/mcplambda/sigv4]);
+//	                     service and region from the URL, credentials from the
+//	                     default AWS chain
+//	--service NAME       SigV4 signing name, lambda or execute-api, for a custom
+//	                     domain (default: from the URL's host)
+//	--region REGION      region for --sigv4 and lambda: targets (default: from the
+//	                     URL or ARN, else the AWS configuration)
+//	--token TOKEN        a static bearer token (default $MCPLAMBDA_TOKEN)
+//	--oauth              sign in to an OAuth-protected server with go-sdk's client:
+//	                     authorization code with PKCE; call prints the URL to open
+//	                     on standard error and waits for the redirect on a
+//	                     localhost listener (--callback, default 127.0.0.1:0);
+//	                     the client is --client-id, else dynamically registered
+//	--client-id ID       OAuth client (default $MCPLAMBDA_CLIENT_ID); with
+//	                     $MCPLAMBDA_CLIENT_SECRET set, call uses the client
+//	                     credentials grant instead, for machines
+//	--endpoint-url URL   the Invoke API for lambda: targets, e.g. the invoke
+//	                     endpoint "mcplambda dev" prints
+//	--timeout 5m         give up after this long
+//
+// For example:
+//
+//	mcplambda call http://127.0.0.1:8080/mcp tools
+//	mcplambda call --sigv4 https://abc.lambda-url.eu-west-1.on.aws/mcp tool get_current_time --arg timezone=UTC
+//	mcplambda call --endpoint-url http://127.0.0.1:8080 lambda:time discover
+//
+// On failure call prints one line and exits with status 1: the endpoint
+// is unreachable; 401 or 403, with the protected resource metadata URL the
+// server names (or serves at its well-known path), or the scope a token
+// lacks; a JSON-RPC error, with
+// its code; a tool result with isError, with its text; a Lambda function
+// error, throttling (retried first) or a payload over 6 MB.
 //
 // # Exit status
 //
@@ -163,6 +225,8 @@ var commands = []struct {
 		func(stdout, stderr io.Writer) command { return &DevCommand{Stdout: stdout, Stderr: stderr} }},
 	{"stdio", "serve a stdio MCP server, kept warm, in Lambda or locally (no code)",
 		func(stdout, stderr io.Writer) command { return &StdioCommand{Stdout: stdout, Stderr: stderr} }},
+	{"call", "call an MCP server: list and call its tools, resources and prompts",
+		func(stdout, stderr io.Writer) command { return &CallCommand{Stdout: stdout, Stderr: stderr} }},
 }
 
 const mainHint = `Run "mcplambda -h" for the list of commands.`
