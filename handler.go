@@ -39,6 +39,11 @@ import (
 //   - a panic in a tool handler becomes an error result (other methods: a
 //     JSON-RPC internal error) and a log line; the process keeps serving.
 //
+// With [Options.Sessions] set, legacy clients get real sessions instead,
+// kept in that store so that Mcp-Session-Id works on every instance and
+// only for the principal that created it; DELETE ends one. See
+// [Options.Sessions].
+//
 // With [Options.Logger] set, every MCP request is logged in one line
 // (method, tool/prompt/resource name, protocol version, [Principal],
 // duration, outcome; arguments and results only with
@@ -68,6 +73,15 @@ func NewHandler(server *mcp.Server, opts *Options) http.Handler {
 		logger:  logger,
 		sse:     mcp.NewStreamableHTTPHandler(getServer, &sdkOpts),
 		json:    mcp.NewStreamableHTTPHandler(getServer, &jsonOpts),
+		allow:   "POST, OPTIONS",
+	}
+	if o.Sessions != nil {
+		ttl := o.SessionTTL
+		if ttl <= 0 {
+			ttl = DefaultSessionTTL
+		}
+		h.sessions = &sessions{store: o.Sessions, ttl: ttl, server: server, logger: logger, localhostProtection: !o.DisableLocalhostProtection}
+		h.allow = "POST, DELETE, OPTIONS"
 	}
 	for _, origin := range o.AllowedOrigins {
 		if origin == "*" {
@@ -87,6 +101,8 @@ type handler struct {
 	logger    *slog.Logger
 	sse       http.Handler // go-sdk, SSE responses
 	json      http.Handler // go-sdk, application/json responses
+	sessions  *sessions    // legacy sessions; nil when stateless
+	allow     string       // the Allow header
 }
 
 // Headers a browser client may send; reflected in CORS preflights.
@@ -114,8 +130,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodOptions:
 		h.preflight(w, r)
 		return
+	case http.MethodDelete:
+		if h.sessions != nil {
+			h.sessions.delete(w, r)
+			return
+		}
+		fallthrough
 	default:
-		w.Header().Set("Allow", "POST, OPTIONS")
+		w.Header().Set("Allow", h.allow)
 		writeError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "method "+r.Method+" not allowed; MCP requests are POSTed")
 		return
 	}
@@ -158,6 +180,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	r = r.WithContext(context.WithValue(r.Context(), httpContextKey{}, r.Context()))
+	if h.sessions != nil && h.sessions.serve(w, r, body, wantSSE) {
+		return
+	}
 	if wantSSE {
 		h.sse.ServeHTTP(w, r)
 	} else {
@@ -203,9 +228,9 @@ func (h *handler) originAllowed(origin, host string) bool {
 
 func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	hdr.Set("Allow", "POST, OPTIONS")
+	hdr.Set("Allow", h.allow)
 	if hdr.Get("Access-Control-Allow-Origin") != "" {
-		hdr.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		hdr.Set("Access-Control-Allow-Methods", h.allow)
 		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
 			hdr.Set("Access-Control-Allow-Headers", req)
 		} else {

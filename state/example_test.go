@@ -1,0 +1,49 @@
+package state_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mcplambda/mcplambda/state"
+)
+
+func ExampleStore() {
+	ctx := context.Background()
+	store := state.NewMemory(nil) // dynamo.New for state shared by every instance
+
+	v1, _ := store.Put(ctx, "greeting", []byte(`"hello"`), state.PutOptions{IfAbsent: true})
+	_, err := store.Put(ctx, "greeting", []byte(`"hi"`), state.PutOptions{IfAbsent: true})
+	fmt.Println("second create:", errors.Is(err, state.ErrConflict))
+
+	// Compare-and-swap: write only if nobody wrote since we read v1.
+	_, err = store.Put(ctx, "greeting", []byte(`"hi"`), state.PutOptions{IfVersion: v1})
+	fmt.Println("update:", err)
+	_, err = store.Put(ctx, "greeting", []byte(`"hey"`), state.PutOptions{IfVersion: v1})
+	fmt.Println("stale update:", errors.Is(err, state.ErrConflict))
+
+	it, _ := store.Get(ctx, "greeting")
+	fmt.Println(string(it.Value))
+	// Output:
+	// second create: true
+	// update: <nil>
+	// stale update: true
+	// "hi"
+}
+
+func ExampleUpdate() {
+	store := state.NewMemory(nil)
+	// Principal would be mcplambda.Principal in a real server.
+	app := state.NewApp(store, &state.AppOptions{
+		Principal: func(context.Context) string { return "https://issuer#alice" },
+	})
+	ctx := context.Background() // a tool handler's ctx
+	for range 3 {
+		n, err := state.Update(ctx, app, "visits", func(n *int) error { *n++; return nil })
+		fmt.Println(n, err)
+	}
+	// Output:
+	// 1 <nil>
+	// 2 <nil>
+	// 3 <nil>
+}
