@@ -54,6 +54,8 @@ type Request struct {
 	// "lambda" context, or the REST API authorizer map, including
 	// principalId); nil when there was none.
 	Authorizer map[string]any
+
+	trusted bool // Options.TrustFrontDoor: Principal may use the above
 }
 
 // IAMIdentity is a caller authenticated with SigV4 by the front door.

@@ -64,7 +64,8 @@ func (d *doorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body.Close()
 	}
 	if req.Header.Get("X-Forwarded-For") == "" {
-		req.Header.Set("X-Forwarded-For", "72.12.164.125, 10.0.0.1") // as the ALB fixtures have it
+		// What a client claims first, what the load balancer saw last.
+		req.Header.Set("X-Forwarded-For", "203.0.113.50, 72.12.164.125")
 	}
 	payload := makeEvent(d.t, d.door, req, body)
 	out, err := d.h.Invoke(req.Context(), payload)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -90,7 +91,40 @@ func NewHandler(server *mcp.Server, opts *Options) http.Handler {
 		}
 		h.origins = append(h.origins, strings.TrimSuffix(strings.ToLower(origin), "/"))
 	}
-	return h
+	e := &edge{h: h, next: h}
+	if o.Middleware != nil {
+		e.next = o.Middleware(h)
+	}
+	return e
+}
+
+// edge is the outermost layer: the origin check and CORS, around
+// Options.Middleware, so that what a middleware answers (an auth
+// challenge, protected resource metadata) carries CORS headers too.
+type edge struct {
+	h    *handler
+	next http.Handler // h, possibly wrapped by Options.Middleware
+}
+
+func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := e.h
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !h.originAllowed(origin, r.Host) {
+			writeError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "origin not allowed: "+origin)
+			return
+		}
+		if h.anyOrigin || len(h.origins) > 0 {
+			hdr := w.Header()
+			hdr.Set("Access-Control-Allow-Origin", origin)
+			hdr.Add("Vary", "Origin")
+			hdr.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate")
+		}
+	}
+	if r.Method == http.MethodOptions {
+		h.preflight(w, r)
+		return
+	}
+	e.next.ServeHTTP(w, r)
 }
 
 type handler struct {
@@ -106,6 +140,8 @@ type handler struct {
 }
 
 // Headers a browser client may send; reflected in CORS preflights.
+// Mcp-Param-* headers are named by tools, so a preflight's
+// Access-Control-Request-Headers is reflected instead when present.
 const corsAllowHeaders = "Accept, Authorization, Content-Type, Last-Event-ID, Mcp-Method, Mcp-Name, Mcp-Protocol-Version, Mcp-Session-Id"
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -113,23 +149,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "no MCP endpoint at "+r.URL.Path)
 		return
 	}
-	if origin := r.Header.Get("Origin"); origin != "" {
-		if !h.originAllowed(origin, r.Host) {
-			writeError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "origin not allowed: "+origin)
-			return
-		}
-		if h.anyOrigin || len(h.origins) > 0 {
-			hdr := w.Header()
-			hdr.Set("Access-Control-Allow-Origin", origin)
-			hdr.Add("Vary", "Origin")
-			hdr.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate")
-		}
-	}
 	switch r.Method {
 	case http.MethodPost:
-	case http.MethodOptions:
-		h.preflight(w, r)
-		return
 	case http.MethodDelete:
 		if h.sessions != nil {
 			h.sessions.delete(w, r)
@@ -251,11 +272,11 @@ func negotiate(accept []string) (sse, ok bool) {
 	for _, v := range accept {
 		for part := range strings.SplitSeq(v, ",") {
 			mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") && !strings.Contains(params, "q=0.") {
-				continue // explicitly refused
+			if refused(params) {
+				continue
 			}
 			switch strings.ToLower(strings.TrimSpace(mt)) {
-			case "text/event-stream":
+			case "text/event-stream", "text/*":
 				sse, ok = true, true
 			case "application/json", "application/*", "*/*", "":
 				ok = true
@@ -263,6 +284,18 @@ func negotiate(accept []string) (sse, ok bool) {
 		}
 	}
 	return sse, ok
+}
+
+// refused reports whether media-range parameters carry q=0.
+func refused(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q == 0
+		}
+	}
+	return false
 }
 
 // errorBody is a JSON-RPC error response with a null id, for requests

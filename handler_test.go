@@ -144,6 +144,10 @@ func TestNegotiate(t *testing.T) {
 		{[]string{"text/html"}, false, false},
 		{[]string{"application/json;q=0, text/html"}, false, false},
 		{[]string{"TEXT/EVENT-STREAM;charset=utf-8"}, true, true},
+		{[]string{"application/json;q=0.0, text/html"}, false, false},
+		{[]string{"application/json; q=0.000"}, false, false},
+		{[]string{"application/json;q=0.5"}, false, true},
+		{[]string{"text/*"}, true, true},
 	} {
 		sse, ok := negotiate(tc.accept)
 		if sse != tc.sse || ok != tc.ok {
@@ -294,5 +298,38 @@ func TestRequestLifetime(t *testing.T) {
 	case <-release:
 	case <-time.After(30 * time.Second):
 		t.Error("the tool was not cancelled when the client hung up")
+	}
+}
+
+// Answers of Options.Middleware (an auth challenge, say) carry the CORS
+// headers too: the origin check and CORS wrap the middleware.
+func TestCORSAroundMiddleware(t *testing.T) {
+	deny := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="https://x/.well-known/oauth-protected-resource/mcp"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		})
+	}
+	srv := httptest.NewServer(NewHandler(newTestServer(t, nil), &Options{AllowedOrigins: []string{"https://app.example.com"}, Middleware: deny}))
+	defer srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader(callBody("echo", echoIn{Text: "x"})))
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+		t.Errorf("middleware's 401 = %d, CORS %q / %q; want 401 with CORS headers exposing WWW-Authenticate", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Access-Control-Expose-Headers"))
+	}
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("foreign origin through a middleware = %d, want 403 before the middleware", resp.StatusCode)
 	}
 }

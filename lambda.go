@@ -8,6 +8,7 @@ import (
 	"fmt"
 	json "github.com/segmentio/encoding/json"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -31,8 +32,8 @@ var ErrUnknownEvent = errors.New("mcplambda: unrecognised event: want a function
 // door: Lambda function URLs, API Gateway HTTP APIs (payload 2.0) and REST
 // APIs (payload 1.0), Application Load Balancers (single- and multi-value
 // headers), and direct invokes whose payload is a JSON-RPC message (the
-// response payload is then the JSON-RPC response, or null for a
-// notification). The event shape is recognised per invocation, so one
+// response payload is then the JSON-RPC response, or {} for a
+// notification, as the reference stdio adapter answers). The event shape is recognised per invocation, so one
 // function can sit behind several front doors.
 //
 // Each event becomes an *http.Request: base64 bodies are decoded,
@@ -48,9 +49,15 @@ var ErrUnknownEvent = errors.New("mcplambda: unrecognised event: want a function
 // The handler is safe for concurrent use.
 func NewLambdaHandler(h http.Handler, opts *Options) lambda.Handler {
 	o := withDefaults(opts)
-	lh := &lambdaHandler{h: h, path: o.Path, metrics: o.Metrics}
+	lh := &lambdaHandler{h: h, path: o.Path, metrics: o.Metrics, logger: o.Logger, trustFrontDoor: o.TrustFrontDoor}
+	if lh.logger == nil {
+		lh.logger = slog.New(slog.DiscardHandler)
+	}
 	if o.ResponseStream {
-		return lambda.NewHandler(lh.invokeStream)
+		// Streaming needs aws-lambda-go's io.Reader path, which only a
+		// handler built by aws-lambda-go has; it carries o.LambdaOptions,
+		// since lambda.StartWithOptions ignores options for such a handler.
+		return lambda.NewHandlerWithOptions(lh.invokeStream, o.LambdaOptions...)
 	}
 	return lh
 }
@@ -59,6 +66,9 @@ type lambdaHandler struct {
 	h       http.Handler
 	path    string
 	metrics *telemetry.Metrics // nil: none
+	logger  *slog.Logger
+
+	trustFrontDoor bool // Principal may use the event's identity
 }
 
 // probe is decoded first to tell the event shapes apart.
@@ -145,6 +155,9 @@ func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessa
 	}
 	req, err := ev.request(ctx)
 	if err != nil {
+		if done != nil {
+			done()
+		}
 		return nil, err
 	}
 	if isListen(req) {
@@ -157,9 +170,9 @@ func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessa
 				after()
 			}
 		}
-		return serveStream(lh.h, req, done, cancel), nil
+		return serveStream(lh.h, req, lh.logger, done, cancel), nil
 	}
-	return serveStream(lh.h, req, done, nil), nil
+	return serveStream(lh.h, req, lh.logger, done, nil), nil
 }
 
 // event is one decoded front-door event.
@@ -169,6 +182,12 @@ type event interface {
 }
 
 func (lh *lambdaHandler) decode(ctx context.Context, payload []byte) (event, error) {
+	// The decoder below recurses per nesting level without a limit, so a
+	// deeply nested payload could exhaust the stack; refuse it first, with
+	// the standard library's limit.
+	if tooDeep(payload) {
+		return nil, fmt.Errorf("%w: nested more than %d levels deep", ErrUnknownEvent, maxDepth)
+	}
 	// An AgentCore Gateway target gets bare tool arguments, which may look
 	// like anything, so the client context is checked first.
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -184,26 +203,64 @@ func (lh *lambdaHandler) decode(ctx context.Context, payload []byte) (event, err
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownEvent, err)
 	}
+	var ev event
+	var dst any
 	switch {
 	case p.JSONRPC != "":
 		return &directEvent{lh: lh, payload: payload}, nil
-	case p.RequestContext.HTTP != nil && strings.Contains(p.RequestContext.DomainName, ".lambda-url."):
-		ev := &urlEvent{lh: lh}
-		return ev, json.Unmarshal(payload, &ev.e)
-	case p.RequestContext.HTTP != nil && p.Version == "2.0":
-		ev := &httpAPIEvent{lh: lh}
-		return ev, json.Unmarshal(payload, &ev.e)
+	case p.RequestContext.HTTP != nil && (p.Version != "2.0" || strings.Contains(p.RequestContext.DomainName, ".lambda-url.")):
+		// A function URL, also behind a custom domain.
+		e := &urlEvent{lh: lh}
+		ev, dst = e, &e.e
+	case p.RequestContext.HTTP != nil:
+		e := &httpAPIEvent{lh: lh}
+		ev, dst = e, &e.e
 	case p.RequestContext.ELB != nil:
-		ev := &albEvent{lh: lh}
-		return ev, json.Unmarshal(payload, &ev.e)
+		e := &albEvent{lh: lh}
+		ev, dst = e, &e.e
 	case p.HTTPMethod != "":
-		ev := &restEvent{lh: lh}
-		return ev, json.Unmarshal(payload, &ev.e)
-	case p.RequestContext.HTTP != nil: // function URL behind a custom domain
-		ev := &urlEvent{lh: lh}
-		return ev, json.Unmarshal(payload, &ev.e)
+		e := &restEvent{lh: lh}
+		ev, dst = e, &e.e
+	default:
+		return nil, ErrUnknownEvent
 	}
-	return nil, ErrUnknownEvent
+	if err := json.Unmarshal(payload, dst); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownEvent, err)
+	}
+	return ev, nil
+}
+
+// maxDepth is the deepest nesting of arrays and objects accepted, as in
+// encoding/json.
+const maxDepth = 10000
+
+// tooDeep reports whether b nests arrays and objects more than maxDepth
+// levels deep. It reads JSON strings, so brackets inside them do not count.
+func tooDeep(b []byte) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			if depth++; depth > maxDepth {
+				return true
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return false
 }
 
 // newRequest builds the *http.Request common to every front door.
@@ -217,6 +274,7 @@ func (lh *lambdaHandler) newRequest(ctx context.Context, info *Request, method, 
 	} else {
 		data = []byte(body)
 	}
+	info.trusted = lh.trustFrontDoor
 	r := &http.Request{
 		Method:        method,
 		URL:           &url.URL{Path: lh.route(path, info.Stage), RawQuery: rawQuery},
@@ -361,9 +419,11 @@ func (ev *albEvent) request(ctx context.Context) (*http.Request, error) {
 	}
 	setHeaders(r.Header, e.Headers, e.MultiValueHeaders)
 	r.Host = r.Header.Get("Host")
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		ip, _, _ := strings.Cut(xff, ",")
-		info.SourceIP = strings.TrimSpace(ip)
+	// The load balancer appends the address it saw to X-Forwarded-For;
+	// earlier entries come from the client and prove nothing.
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		last := xff[len(xff)-1]
+		info.SourceIP = strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:])
 		r.RemoteAddr = info.SourceIP
 	}
 	return r, nil
@@ -435,7 +495,7 @@ func (ev *directEvent) response(rec *recorder) ([]byte, error) {
 	if rec.status == http.StatusAccepted && len(body) == 0 {
 		return []byte("{}"), nil // a notification, answered as the reference adapter does
 	}
-	if json.Valid(body) {
+	if isJSONRPC(body) {
 		return bytes.Clone(body), nil
 	}
 	// go-sdk refused the message at the HTTP level (plain-text body); give
@@ -460,6 +520,22 @@ func (ev *directEvent) response(rec *recorder) ([]byte, error) {
 	return json.Marshal(resp)
 }
 
+// isJSONRPC reports whether body is a JSON-RPC message or batch, rather
+// than some other JSON (an auth middleware's error document, say).
+func isJSONRPC(body []byte) bool {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || !json.Valid(body) {
+		return false
+	}
+	if body[0] == '[' {
+		return true
+	}
+	var m struct {
+		JSONRPC string `json:"jsonrpc"`
+	}
+	return json.Unmarshal(body, &m) == nil && m.JSONRPC != ""
+}
+
 // agentCoreToolKey is the client-context key through which Amazon Bedrock
 // AgentCore Gateway names the tool of a Lambda target, as
 // "<target>___<tool>".
@@ -482,7 +558,7 @@ func newAgentCoreEvent(lh *lambdaHandler, gatewayName string, payload []byte) (e
 	if len(args) == 0 || string(args) == "null" {
 		args = json.RawMessage("{}")
 	}
-	if !json.Valid(args) {
+	if tooDeep(args) || !json.Valid(args) {
 		return nil, fmt.Errorf("mcplambda: AgentCore arguments are not JSON")
 	}
 	body, err := json.Marshal(map[string]any{
@@ -517,6 +593,9 @@ func (ev *agentCoreEvent) response(rec *recorder) ([]byte, error) {
 	if resp.Error != nil {
 		return nil, fmt.Errorf("mcplambda: %s (code %d)", resp.Error.Message, resp.Error.Code)
 	}
+	if resp.Result == nil {
+		return nil, fmt.Errorf("mcplambda: status %d without a result: %s", rec.status, bytes.TrimSpace(rec.body.Bytes()))
+	}
 	return resp.Result, nil
 }
 
@@ -542,11 +621,17 @@ func v2Response(rec *recorder) ([]byte, error) {
 	})
 }
 
+// singleHeaders flattens h for single-value responses: repeated values are
+// comma-joined (RFC 9110), except Set-Cookie, of which only the last fits.
 func singleHeaders(h http.Header) map[string]string {
 	m := make(map[string]string, len(h))
 	for k, vs := range h {
-		if len(vs) > 0 {
+		switch {
+		case len(vs) == 0:
+		case k == "Set-Cookie":
 			m[k] = vs[len(vs)-1]
+		default:
+			m[k] = strings.Join(vs, ", ")
 		}
 	}
 	return m

@@ -142,8 +142,8 @@ func TestEventConversion(t *testing.T) {
 				}
 				wantMulti := []string{"a", "b"}
 				if d.name == "url" || d.name == "httpapi" || d.name == "alb" {
-					// Payload 2.0 comma-joins; single-value ALB keeps one value.
-					wantMulti = map[string][]string{"url": {"a, b"}, "httpapi": {"a, b"}, "alb": {"b"}}[d.name]
+					// Payload 2.0 and single-value ALB comma-join.
+					wantMulti = []string{"a, b"}
 				}
 				if diff := cmp.Diff(wantMulti, resp.Header.Values("X-Multi")); diff != "" {
 					t.Errorf("X-Multi (-want +got):\n%s", diff)
@@ -366,5 +366,28 @@ func TestListenEndsAfterAck(t *testing.T) {
 		if !strings.Contains(string(out), "notifications/subscriptions/acknowledged") {
 			t.Errorf("stream=%v: listen response %s lacks the acknowledgement", stream, out)
 		}
+	}
+}
+
+// Deeply nested payloads are refused before anything recursive decodes
+// them; they must not exhaust the stack.
+func TestDeepPayload(t *testing.T) {
+	lh := NewLambdaHandler(NewHandler(newTestServer(t, nil), nil), nil)
+	deep := `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":` + strings.Repeat("[", 1_000_000) + strings.Repeat("]", 1_000_000) + `}}`
+	if _, err := lh.Invoke(context.Background(), []byte(deep)); !errors.Is(err, ErrUnknownEvent) {
+		t.Errorf("Invoke(1e6 levels) error = %v, want ErrUnknownEvent", err)
+	}
+	lc := &lambdacontext.LambdaContext{}
+	lc.ClientContext.Custom = map[string]string{"bedrockAgentCoreToolName": "t___echo"}
+	ctx := lambdacontext.NewContext(context.Background(), lc)
+	if _, err := lh.Invoke(ctx, []byte(strings.Repeat("[", 1_000_000))); err == nil {
+		t.Errorf("Invoke(AgentCore, 1e6 levels) = nil error, want a refusal")
+	}
+	// Brackets inside strings do not count.
+	if tooDeep([]byte(`{"a":"` + strings.Repeat("[", 20000) + `"}`)) {
+		t.Errorf("tooDeep counted brackets inside a string")
+	}
+	if !tooDeep([]byte(strings.Repeat("{\"a\":", maxDepth+1))) {
+		t.Errorf("tooDeep(%d objects) = false", maxDepth+1)
 	}
 }

@@ -25,7 +25,7 @@ import (
 // supported front door, logging to stdout with telemetry.NewLogger and
 // writing EMF metrics unless [Options] says otherwise, with GC settings
 // tuned to the function's memory size (unless GOGC or GOMEMLIMIT are set). Elsewhere it serves the MCP endpoint over HTTP on
-// [Options.Addr] (default 127.0.0.1:8080) and prints one line
+// [Options.Addr] (default 127.0.0.1:$PORT, or 127.0.0.1:8080 without PORT) and prints one line
 // "mcplambda: listening on http://HOST:PORT/mcp" to stdout once ready; it
 // stops gracefully on SIGINT or SIGTERM. Errors are logged and exit the
 // process with status 1.
@@ -38,8 +38,14 @@ func Start(server *mcp.Server, opts *Options) {
 		if o.Metrics == nil {
 			o.Metrics = telemetry.NewMetrics(os.Stdout, nil)
 		}
+		if o.ResponseStream && o.WrapLambdaHandler != nil {
+			// A wrapper calls Invoke, which buffers: the streaming prelude
+			// would end up in the body.
+			o.Logger.Warn("mcplambda: ResponseStream is off because WrapLambdaHandler is set; responses are buffered")
+			o.ResponseStream = false
+		}
 		tuneGC()
-		h := NewLambdaHandler(o.wrap(NewHandler(server, &o)), &o)
+		h := NewLambdaHandler(NewHandler(server, &o), &o)
 		if o.WrapLambdaHandler != nil {
 			h = o.WrapLambdaHandler(h)
 		}
@@ -49,7 +55,7 @@ func Start(server *mcp.Server, opts *Options) {
 	if o.Logger == nil {
 		o.Logger = telemetry.NewLogger(os.Stderr, nil)
 	}
-	h := o.wrap(NewHandler(server, &o))
+	h := NewHandler(server, &o)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ready := func(url string) { fmt.Println("mcplambda: listening on " + url) }
@@ -104,14 +110,6 @@ func withDefaults(opts *Options) Options {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	return o
-}
-
-// wrap applies o.Middleware to h, if set.
-func (o *Options) wrap(h http.Handler) http.Handler {
-	if o.Middleware != nil {
-		return o.Middleware(h)
-	}
-	return h
 }
 
 // tuneGC sets production GC defaults for a Lambda execution environment,

@@ -16,16 +16,18 @@ import (
 
 // Principal returns a stable identifier of the authenticated caller of
 // the request in ctx, or "" if there is none: the UserID of a verified
-// bearer token (go-sdk auth.TokenInfo), else the identity the front door
-// verified — the IAM user ARN, the JWT issuer and subject ("iss#sub", as
-// package auth forms it), or a
-// Lambda authorizer's principalId. It never contains a token.
+// bearer token (go-sdk auth.TokenInfo; package auth sets it, also for the
+// front-door identities its TrustFrontDoor option accepts), else — only
+// with [Options.TrustFrontDoor] — the identity the Lambda front door
+// verified: the IAM user ARN, the JWT issuer and subject ("iss#sub", as
+// package auth forms it), or a Lambda authorizer's principalId. It never
+// contains a token.
 func Principal(ctx context.Context) string {
 	if ti := auth.TokenInfoFromContext(ctx); ti != nil && ti.UserID != "" {
 		return ti.UserID
 	}
 	r, ok := RequestFromContext(ctx)
-	if !ok {
+	if !ok || !r.trusted {
 		return ""
 	}
 	switch {
@@ -65,7 +67,13 @@ func observe(logger *slog.Logger, payloads bool) mcp.Middleware {
 			} else if r, ok := res.(*mcp.CallToolResult); ok && r.IsError {
 				outcome, failed = "tool_error", true
 			}
-			telemetry.RecordRequest(ctx, method, name, !unknownName(err), d, failed)
+			// Only tool and prompt names become metric dimensions: resource
+			// URIs are unbounded, and callers choose them.
+			metricName := ""
+			if method == "tools/call" || method == "prompts/get" {
+				metricName = name
+			}
+			telemetry.RecordRequest(ctx, method, metricName, !unknownName(err), d, failed)
 			if !enabled {
 				return res, err
 			}

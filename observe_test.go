@@ -20,8 +20,9 @@ func TestObserve(t *testing.T) {
 	var logs, metrics bytes.Buffer
 	yes := true
 	o := &Options{
-		Logger:  telemetry.NewLogger(&logs, &telemetry.LoggerOptions{JSON: &yes}),
-		Metrics: telemetry.NewMetrics(&metrics, &telemetry.MetricsOptions{Service: "svc"}),
+		Logger:         telemetry.NewLogger(&logs, &telemetry.LoggerOptions{JSON: &yes}),
+		Metrics:        telemetry.NewMetrics(&metrics, &telemetry.MetricsOptions{Service: "svc"}),
+		TrustFrontDoor: true,
 	}
 	lh := NewLambdaHandler(NewHandler(newTestServer(t, nil), o), o)
 
@@ -127,11 +128,15 @@ func TestPrincipal(t *testing.T) {
 		r    *Request
 		want string
 	}{
-		{"none", &Request{}, ""},
-		{"iam", &Request{IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}}, "arn:aws:iam::1:user/u"},
-		{"jwt", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i"}}}, "https://i#s"},
-		{"jwt-no-iss", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s"}}}, "s"},
-		{"authorizer", &Request{Authorizer: map[string]any{"principalId": "p1"}}, "p1"},
+		{"none", &Request{trusted: true}, ""},
+		{"iam", &Request{trusted: true, IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}}, "arn:aws:iam::1:user/u"},
+		{"jwt", &Request{trusted: true, JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i"}}}, "https://i#s"},
+		{"jwt-no-iss", &Request{trusted: true, JWT: &JWTClaims{Claims: map[string]string{"sub": "s"}}}, "s"},
+		{"authorizer", &Request{trusted: true, Authorizer: map[string]any{"principalId": "p1"}}, "p1"},
+		// Without Options.TrustFrontDoor, an event's identity is not a principal:
+		// anyone who may invoke the function can write one.
+		{"iam-untrusted", &Request{IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}}, ""},
+		{"jwt-untrusted", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i"}}}, ""},
 	} {
 		if got := Principal(withRequest(context.Background(), tc.r)); got != tc.want {
 			t.Errorf("Principal(%s) = %q, want %q", tc.name, got, tc.want)
@@ -152,7 +157,7 @@ func BenchmarkObserve(b *testing.B) {
 	}
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "echo"}, Extra: &mcp.RequestExtra{Header: http.Header{"Mcp-Protocol-Version": {"2026-07-28"}}}}
 	base := withRequest(lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "r"}),
-		&Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "i"}}})
+		&Request{trusted: true, JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "i"}}})
 	b.Run("bare", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

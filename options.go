@@ -24,9 +24,10 @@ type Options struct {
 	Addr string
 
 	// Path is the path of the MCP endpoint. If empty, "/mcp" is used.
-	// Requests for any other path get 404. In Lambda, an API Gateway stage
-	// prefix and custom-domain base-path mappings in front of Path are
-	// accepted.
+	// Requests for any other path get 404. In Lambda, the API Gateway stage
+	// prefix is removed and any path ending in Path (a custom-domain
+	// base-path mapping, say "/prod/tools/mcp") reaches the endpoint, except
+	// under /.well-known/.
 	Path string
 
 	// MaxBodyBytes limits the size of a request body. Larger bodies get 413
@@ -45,6 +46,16 @@ type Options struct {
 	// address with a non-loopback Host header gets 403). Leave it false
 	// unless a trusted proxy rewrites Host.
 	DisableLocalhostProtection bool
+
+	// TrustFrontDoor makes [Principal] fall back to the identity a Lambda
+	// front door verified (an IAM-authenticated function URL or API, an API
+	// Gateway JWT or Lambda authorizer) when no bearer token was verified.
+	// Leave it false unless every way to invoke the function goes through
+	// such a front door: anyone allowed to call lambda:InvokeFunction can
+	// send an event carrying any identity. The identity is always readable
+	// through [RequestFromContext]; this only decides whether Principal,
+	// and with it session ownership and per-caller state, relies on it.
+	TrustFrontDoor bool
 
 	// ResponseStream makes the Lambda handler answer Function URL events
 	// with a streamed response (invoke mode RESPONSE_STREAM), so progress
@@ -70,9 +81,10 @@ type Options struct {
 	// NewLambdaHandler records no metrics.
 	Metrics *telemetry.Metrics
 
-	// Middleware, if set, wraps the MCP handler [Start] serves, locally and
-	// in Lambda — for example the authorization of package auth:
-	// Middleware: rs.Handler.
+	// Middleware, if set, wraps the MCP handler inside [NewHandler] (so in
+	// everything [Start] serves, locally and in Lambda), inside the origin
+	// check and CORS, so that its own answers carry CORS headers — for
+	// example the authorization of package auth: Middleware: rs.Handler.
 	Middleware func(http.Handler) http.Handler
 
 	// Sessions, if set, turns on stateful mode for legacy clients
@@ -98,7 +110,8 @@ type Options struct {
 	LambdaOptions []lambda.Option
 
 	// WrapLambdaHandler, if set, wraps the Lambda handler [Start] runs,
-	// for instrumentation such as package telemetry/tracing. Note that a
-	// wrapper that calls Invoke buffers a streamed response.
+	// for instrumentation such as package telemetry/tracing. A wrapper
+	// calls Invoke, which cannot stream, so Start then turns
+	// ResponseStream off (and logs that it did).
 	WrapLambdaHandler func(lambda.Handler) lambda.Handler
 }

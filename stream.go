@@ -1,8 +1,11 @@
 package mcplambda
 
 import (
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -14,15 +17,21 @@ import (
 // response whose body delivers what h writes as it writes it. done, if
 // not nil, is called when h has returned; onWrite, if not nil, after each
 // write.
-func serveStream(h http.Handler, r *http.Request, done, onWrite func()) *events.LambdaFunctionURLStreamingResponse {
+func serveStream(h http.Handler, r *http.Request, logger *slog.Logger, done, onWrite func()) *events.LambdaFunctionURLStreamingResponse {
 	pr, pw := io.Pipe()
 	sw := &streamWriter{header: make(http.Header), pw: pw, ready: make(chan struct{}), onWrite: onWrite}
 	go func() {
 		defer func() {
-			if done != nil {
-				defer done()
+			v := recover()
+			if v != nil {
+				logger.ErrorContext(r.Context(), "mcplambda: recovered panic in a streamed response", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			}
-			if v := recover(); v != nil {
+			// Finish the invocation's own work (metrics) before the
+			// response ends: Lambda may freeze the process right after.
+			if done != nil {
+				done()
+			}
+			if v != nil {
 				sw.WriteHeader(http.StatusInternalServerError)
 				pw.CloseWithError(io.ErrUnexpectedEOF)
 				return
@@ -74,5 +83,6 @@ func (sw *streamWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Flush is a no-op: every Write reaches the runtime through the pipe.
+// Flush commits the status and header; the body needs no flushing, as
+// every Write reaches the runtime through the pipe.
 func (sw *streamWriter) Flush() { sw.WriteHeader(http.StatusOK) }

@@ -80,7 +80,11 @@ func Run(ctx context.Context, cfg Config, opts *RunOptions) error {
 				p.Close()
 				os.Exit(0)
 			}))
-		lambda.StartWithOptions(mcplambda.NewLambdaHandler(h, &cfg.Server), lopts...)
+		// The options go both ways: a streaming handler (ResponseStream)
+		// carries its own and ignores StartWithOptions'.
+		server := cfg.Server
+		server.LambdaOptions = lopts
+		lambda.StartWithOptions(mcplambda.NewLambdaHandler(h, &server), lopts...)
 		return nil // not reached: lambda.Start exits the process on failure
 	}
 	return serveLocal(ctx, h, &cfg.Server, o.Ready)
