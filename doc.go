@@ -24,6 +24,8 @@
 //
 // Both protocol eras share the endpoint: MCP 2026-07-28 clients (stateless:
 // server/discover, per-request _meta, Mcp-Method/Mcp-Name headers) and
-// 2025-11-25, 2025-06-18 and 2025-03-26 clients (initialize, then calls; no
-// server-side session is kept, so any Lambda instance can answer).
+// 2025-11-25, 2025-06-18 and 2025-03-26 clients (initialize, then calls). By
+// default no server-side session is kept for legacy clients, so any Lambda
+// instance can answer; [Options].Sessions keeps real sessions in a shared
+// store (package dynamo), bound to the caller that created them.
 package mcplambda
