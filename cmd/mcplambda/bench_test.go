@@ -291,19 +291,7 @@ func BenchmarkWarmHTTP(b *testing.B) {
 					b.Fatalf("POST %s = %d %s", tt.path, resp.StatusCode, body)
 				}
 			}
-			for range 10 {
-				call()
-			}
-			samples := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for range b.N {
-				start := time.Now()
-				call()
-				samples = append(samples, time.Since(start))
-			}
-			b.StopTimer()
-			b.ReportMetric(msf(percentile(samples, 0.5)), "p50-ms")
-			b.ReportMetric(msf(percentile(samples, 0.99)), "p99-ms")
+			measureCalls(b, 10, call)
 		})
 	}
 }
@@ -336,19 +324,25 @@ func BenchmarkStdioCall(b *testing.B) {
 					b.Fatalf("POST /mcp = %d %s", resp.StatusCode, out)
 				}
 			}
-			for range 5 {
-				call()
-			}
-			samples := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for range b.N {
-				start := time.Now()
-				call()
-				samples = append(samples, time.Since(start))
-			}
-			b.StopTimer()
-			b.ReportMetric(msf(percentile(samples, 0.5)), "p50-ms")
-			b.ReportMetric(msf(percentile(samples, 0.99)), "p99-ms")
+			measureCalls(b, 5, call)
 		})
 	}
+}
+
+// measureCalls runs call warmup times, then b.N times, timing each, and
+// reports the median and 99th percentile in milliseconds.
+func measureCalls(b *testing.B, warmup int, call func()) {
+	for range warmup {
+		call()
+	}
+	samples := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		call()
+		samples = append(samples, time.Since(start))
+	}
+	b.StopTimer()
+	b.ReportMetric(msf(percentile(samples, 0.5)), "p50-ms")
+	b.ReportMetric(msf(percentile(samples, 0.99)), "p99-ms")
 }
