@@ -77,6 +77,12 @@ func lambdaKeys(groups []string, a slog.Attr) slog.Attr {
 		a.Key = "timestamp"
 	case slog.MessageKey:
 		a.Key = "message"
+	case slog.LevelKey:
+		// As a string: the handler would otherwise encode the slog.Level
+		// through encoding/json, the costliest part of a log line.
+		if l, ok := a.Value.Any().(slog.Level); ok {
+			a.Value = slog.StringValue(l.String())
+		}
 	}
 	return a
 }
