@@ -235,12 +235,16 @@ func (p *Proxy) refreshLater() {
 	}()
 }
 
+// progressParams are outgoing request params that can carry a progress
+// token.
+type progressParams interface{ SetProgressToken(any) }
+
 // forward runs call against a child chosen for the request, within the
 // request's deadline minus the margin, and maps a failure of the child to
-// an error for the caller. If the caller sent a progress token, call gets
-// the token to give the child (whose progress notifications are relayed
-// to the caller), else nil.
-func forward[R any](p *Proxy, ctx context.Context, ss *mcp.ServerSession, progressToken any, call func(ctx context.Context, cs *mcp.ClientSession, tok any) (R, error)) (R, error) {
+// an error for the caller. If the caller sent a progress token, out (the
+// params call sends) gets the token to give the child, whose progress
+// notifications are relayed to the caller.
+func forward[R any](p *Proxy, ctx context.Context, ss *mcp.ServerSession, progressToken any, out progressParams, call func(ctx context.Context, cs *mcp.ClientSession) (R, error)) (R, error) {
 	var zero R
 	cctx, cancel, deadline, limit := p.callContext(ctx)
 	defer cancel()
@@ -252,7 +256,10 @@ func forward[R any](p *Proxy, ctx context.Context, ss *mcp.ServerSession, progre
 		return zero, toRPCError(err)
 	}
 	tok, unrelay := p.relay(ctx, c, ss, progressToken)
-	res, err := call(cctx, c.cs, tok)
+	if tok != nil && out != nil {
+		out.SetProgressToken(tok)
+	}
+	res, err := call(cctx, c.cs)
 	unrelay()
 	failed := false
 	if err != nil {
@@ -424,10 +431,7 @@ func (p *Proxy) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.Ca
 	if len(req.Params.Arguments) > 0 {
 		params.Arguments = req.Params.Arguments
 	}
-	return forward(p, ctx, req.Session, req.Params.GetProgressToken(), func(ctx context.Context, cs *mcp.ClientSession, tok any) (*mcp.CallToolResult, error) {
-		if tok != nil {
-			params.SetProgressToken(tok)
-		}
+	return forward(p, ctx, req.Session, req.Params.GetProgressToken(), params, func(ctx context.Context, cs *mcp.ClientSession) (*mcp.CallToolResult, error) {
 		return cs.CallTool(ctx, params)
 	})
 }
@@ -440,10 +444,7 @@ func (p *Proxy) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.
 		InputResponses: req.Params.InputResponses,
 		RequestState:   req.Params.RequestState,
 	}
-	return forward(p, ctx, req.Session, req.Params.GetProgressToken(), func(ctx context.Context, cs *mcp.ClientSession, tok any) (*mcp.GetPromptResult, error) {
-		if tok != nil {
-			params.SetProgressToken(tok)
-		}
+	return forward(p, ctx, req.Session, req.Params.GetProgressToken(), params, func(ctx context.Context, cs *mcp.ClientSession) (*mcp.GetPromptResult, error) {
 		return cs.GetPrompt(ctx, params)
 	})
 }
@@ -455,10 +456,7 @@ func (p *Proxy) readResource(ctx context.Context, req *mcp.ReadResourceRequest) 
 		InputResponses: req.Params.InputResponses,
 		RequestState:   req.Params.RequestState,
 	}
-	return forward(p, ctx, req.Session, req.Params.GetProgressToken(), func(ctx context.Context, cs *mcp.ClientSession, tok any) (*mcp.ReadResourceResult, error) {
-		if tok != nil {
-			params.SetProgressToken(tok)
-		}
+	return forward(p, ctx, req.Session, req.Params.GetProgressToken(), params, func(ctx context.Context, cs *mcp.ClientSession) (*mcp.ReadResourceResult, error) {
 		return cs.ReadResource(ctx, params)
 	})
 }
@@ -477,7 +475,7 @@ func (p *Proxy) readAnyResource(next mcp.MethodHandler) mcp.MethodHandler {
 func (p *Proxy) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
 	params := *req.Params
 	params.Meta = forwardMeta(req.Params.Meta)
-	return forward(p, ctx, req.Session, nil, func(ctx context.Context, cs *mcp.ClientSession, _ any) (*mcp.CompleteResult, error) {
+	return forward(p, ctx, req.Session, nil, nil, func(ctx context.Context, cs *mcp.ClientSession) (*mcp.CompleteResult, error) {
 		return cs.Complete(ctx, &params)
 	})
 }
