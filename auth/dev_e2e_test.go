@@ -3,13 +3,14 @@ package auth_test
 import (
 	"bufio"
 	"context"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcplambda/mcplambda/internal/testtools"
 
 	"github.com/mcplambda/mcplambda/auth/authtest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -42,12 +43,7 @@ func TestDevOAuth(t *testing.T) {
 
 			// The resource URI, which tokens name as their audience, must
 			// be known before the function starts: pick a free port.
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			ln.Close()
+			addr := testtools.FreeAddr(t)
 			resource := "http://" + addr + "/mcp"
 
 			cmd := exec.Command(cli, "dev", "--addr", addr, "--front", front,

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcplambda/mcplambda/internal/testtools"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -194,13 +195,7 @@ func TestCallFrontDoors(t *testing.T) {
 
 // TestCallErrors covers the failures call explains in one line.
 func TestCallErrors(t *testing.T) {
-	// A port with nothing listening.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := testtools.FreeAddr(t) // nothing listens there
 
 	tests := []callCase{
 		{name: "unreachable", args: []string{"http://" + closed + "/mcp", "tools"}, wantCode: 1,
@@ -250,12 +245,7 @@ func TestCallOAuth(t *testing.T) {
 	}
 	iss := authtest.NewIssuer(nil)
 	defer iss.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testtools.FreeAddr(t)
 	resource := "http://" + addr + "/mcp"
 	dev := startDev(t, "--addr", addr, "--env", "ISSUER="+iss.URL, "--env", "RESOURCE="+resource, binary(t, "protected"))
 
@@ -441,12 +431,7 @@ func TestCallClientCredentials(t *testing.T) {
 	}
 	keys := authtest.NewIssuer(nil)
 	defer keys.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testtools.FreeAddr(t)
 	resource := "http://" + addr + "/mcp"
 
 	var as *httptest.Server

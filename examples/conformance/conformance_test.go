@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,7 +61,8 @@ func buildServer(t *testing.T) string {
 func startServer(t *testing.T, bin string) string {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(freePort(t)))
+	_, port, _ := net.SplitHostPort(testtools.FreeAddr(t))
+	cmd.Env = append(os.Environ(), "PORT="+port)
 	// The test decides where the server listens, even inside a Lambda-like
 	// environment.
 	cmd.Env = append(cmd.Env, "AWS_LAMBDA_RUNTIME_API=")
@@ -122,17 +122,6 @@ const stderrTail = 40
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 type lockedBuffer = syncio.Buffer

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -123,16 +122,12 @@ func startBinary(t *testing.T, env ...string) (url string, stop func()) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	url = fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
+	addr := testtools.FreeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	url = "http://" + addr + "/mcp"
 
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), append([]string{fmt.Sprintf("PORT=%d", port), "AWS_LAMBDA_RUNTIME_API="}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"PORT=" + port, "AWS_LAMBDA_RUNTIME_API="}, env...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	pipe, err := cmd.StdoutPipe()

