@@ -287,13 +287,7 @@ func TestWriteZip(t *testing.T) {
 
 // TestBuildUsage checks usage errors and failures of build.
 func TestBuildUsage(t *testing.T) {
-	for _, tt := range []struct {
-		name   string
-		args   []string
-		code   int
-		stdout string // substring
-		stderr []string
-	}{
+	for _, tt := range []usageCase{
 		{name: "help", args: []string{"build", "-h"}, stdout: "Usage: mcplambda build [flags] PACKAGE"},
 		{name: "listed", args: []string{"-h"}, stdout: "build   cross-compile a package"},
 		{name: "no package", args: []string{"build"}, code: 2, stderr: []string{"build: no PACKAGE given", buildHint}},
@@ -307,19 +301,6 @@ func TestBuildUsage(t *testing.T) {
 		{name: "build fails", args: []string{"build", "--out", t.TempDir(), "example.com/no/such/module"}, code: 1,
 			stderr: []string{"mcplambda: build: building example.com/no/such/module: exit status 1"}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runMain(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("mcplambda %q: exit code %d, want %d; stderr:\n%s", tt.args, code, tt.code, stderr)
-			}
-			if !strings.Contains(stdout, tt.stdout) || (tt.stdout == "" && stdout != "") {
-				t.Errorf("mcplambda %q: stdout = %q, want it to contain %q", tt.args, stdout, tt.stdout)
-			}
-			for _, want := range tt.stderr {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("mcplambda %q: stderr = %q, want it to contain %q", tt.args, stderr, want)
-				}
-			}
-		})
+		t.Run(tt.name, tt.check)
 	}
 }

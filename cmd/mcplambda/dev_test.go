@@ -316,13 +316,7 @@ func TestUsage(t *testing.T) {
 
 	const devHint = `Run "mcplambda dev -h" for usage.`
 	const mainHint = `Run "mcplambda -h" for the list of commands.`
-	for _, tt := range []struct {
-		name   string
-		args   []string
-		code   int
-		stdout string // substring
-		stderr []string
-	}{
+	for _, tt := range []usageCase{
 		{name: "help", args: []string{"-h"}, stdout: "dev     serve a function locally"},
 		{name: "help dev", args: []string{"help", "dev"}, stdout: "Usage: mcplambda dev [flags] TARGET [-- ARGS...]"},
 		{name: "dev help", args: []string{"dev", "--help"}, stdout: "-front door"},
@@ -352,23 +346,7 @@ func TestUsage(t *testing.T) {
 		{name: "address in use", args: []string{"dev", "--addr", busy.Addr().String(), binary(t, "noop")}, code: 1,
 			stderr: []string{"address already in use"}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runMain(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("mcplambda %q: exit code %d, want %d; stderr:\n%s", tt.args, code, tt.code, stderr)
-			}
-			if !strings.Contains(stdout, tt.stdout) || (tt.stdout == "" && stdout != "") {
-				t.Errorf("mcplambda %q: stdout = %q, want it to contain %q", tt.args, stdout, tt.stdout)
-			}
-			for _, want := range tt.stderr {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("mcplambda %q: stderr = %q, want it to contain %q", tt.args, stderr, want)
-				}
-			}
-			if tt.code == 2 && !strings.HasSuffix(stderr, "for usage.\n") && !strings.HasSuffix(stderr, "list of commands.\n") {
-				t.Errorf("mcplambda %q: stderr = %q, want it to end with a hint", tt.args, stderr)
-			}
-		})
+		t.Run(tt.name, tt.check)
 	}
 }
 

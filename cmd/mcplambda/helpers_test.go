@@ -312,3 +312,32 @@ func rssMB(pid int) (float64, error) {
 	}
 	return 0, io.ErrUnexpectedEOF
 }
+
+// usageCase is a command line and what mcplambda must answer: the exit
+// code, a substring of stdout ("" means no stdout at all) and substrings
+// of stderr. A usage error (code 2) must end with its hint.
+type usageCase struct {
+	name   string
+	args   []string
+	code   int
+	stdout string
+	stderr []string
+}
+
+func (tt usageCase) check(t *testing.T) {
+	code, stdout, stderr := runMain(t, tt.args...)
+	if code != tt.code {
+		t.Errorf("mcplambda %q: exit code %d, want %d; stderr:\n%s", tt.args, code, tt.code, stderr)
+	}
+	if !strings.Contains(stdout, tt.stdout) || (tt.stdout == "" && stdout != "") {
+		t.Errorf("mcplambda %q: stdout = %q, want it to contain %q", tt.args, stdout, tt.stdout)
+	}
+	for _, want := range tt.stderr {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("mcplambda %q: stderr = %q, want it to contain %q", tt.args, stderr, want)
+		}
+	}
+	if tt.code == 2 && !strings.HasSuffix(stderr, "for usage.\n") && !strings.HasSuffix(stderr, "list of commands.\n") {
+		t.Errorf("mcplambda %q: stderr = %q, want it to end with a hint", tt.args, stderr)
+	}
+}
