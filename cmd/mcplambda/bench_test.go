@@ -275,20 +275,8 @@ func BenchmarkWarmHTTP(b *testing.B) {
 			p := startDev(b, "--addr", "127.0.0.1:0", binary(b, tt.bin))
 			url := p.invokeURL + tt.path
 			call := func() {
-				req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(tt.payload))
-				if err != nil {
-					b.Fatal(err)
-				}
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json, text/event-stream")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("POST %s = %d %s", tt.path, resp.StatusCode, body)
+				if status, body := post(b, url, "application/json, text/event-stream", tt.payload); status != http.StatusOK {
+					b.Fatalf("POST %s = %d %s", tt.path, status, body)
 				}
 			}
 			measureCalls(b, 10, call)
@@ -308,20 +296,8 @@ func BenchmarkStdioCall(b *testing.B) {
 		b.Run(isolation, func(b *testing.B) {
 			p := startDev(b, "--addr", "127.0.0.1:0", "--env", "MCPLAMBDA_ISOLATION="+isolation, "--", binary(b, "echoserver"))
 			call := func() {
-				req, err := http.NewRequest(http.MethodPost, p.mcpURL, strings.NewReader(body))
-				if err != nil {
-					b.Fatal(err)
-				}
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				out, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || !strings.Contains(string(out), "Echo: hello") {
-					b.Fatalf("POST /mcp = %d %s", resp.StatusCode, out)
+				if status, out := post(b, p.mcpURL, "application/json", body); status != http.StatusOK || !strings.Contains(string(out), "Echo: hello") {
+					b.Fatalf("POST /mcp = %d %s", status, out)
 				}
 			}
 			measureCalls(b, 5, call)
@@ -345,4 +321,22 @@ func measureCalls(b *testing.B, warmup int, call func()) {
 	b.StopTimer()
 	b.ReportMetric(msf(percentile(samples, 0.5)), "p50-ms")
 	b.ReportMetric(msf(percentile(samples, 0.99)), "p99-ms")
+}
+
+// post POSTs the JSON body to url with the given Accept header and returns
+// the status and the response body.
+func post(b testing.TB, url, accept, body string) (int, []byte) {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", accept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
 }
