@@ -73,9 +73,13 @@ type lambdaHandler struct {
 
 // probe is decoded first to tell the event shapes apart.
 type probe struct {
-	Version        string `json:"version"`
-	JSONRPC        string `json:"jsonrpc"`
-	HTTPMethod     string `json:"httpMethod"`
+	Version    string `json:"version"`
+	JSONRPC    string `json:"jsonrpc"`
+	HTTPMethod string `json:"httpMethod"`
+	// For a direct invoke, what its HTTP headers would carry.
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+
 	RequestContext struct {
 		ELB        json.RawMessage `json:"elb"`
 		HTTP       json.RawMessage `json:"http"`
@@ -207,7 +211,7 @@ func (lh *lambdaHandler) decode(ctx context.Context, payload []byte) (event, err
 	var dst any
 	switch {
 	case p.JSONRPC != "":
-		return &directEvent{lh: lh, payload: payload}, nil
+		return &directEvent{lh: lh, payload: payload, method: p.Method, params: p.Params}, nil
 	case p.RequestContext.HTTP != nil && (p.Version != "2.0" || strings.Contains(p.RequestContext.DomainName, ".lambda-url.")):
 		// A function URL, also behind a custom domain.
 		e := &urlEvent{lh: lh}
@@ -450,6 +454,18 @@ func (ev *albEvent) response(rec *recorder) ([]byte, error) {
 type directEvent struct {
 	lh      *lambdaHandler
 	payload []byte
+	method  string          // of a single message; "" for a batch
+	params  json.RawMessage // of a single message
+}
+
+// messageParams are the parts of a JSON-RPC message's params that a
+// 2026-07-28 HTTP client would repeat in headers.
+type messageParams struct {
+	Name string `json:"name"`
+	URI  string `json:"uri"`
+	Meta struct {
+		ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
+	} `json:"_meta"`
 }
 
 func (ev *directEvent) request(ctx context.Context) (*http.Request, error) {
@@ -460,33 +476,25 @@ func (ev *directEvent) request(ctx context.Context) (*http.Request, error) {
 	}
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Accept", "application/json")
-	setDirectHeaders(r.Header, ev.payload)
+	ev.setHeaders(r.Header)
 	return r, nil
 }
 
-// setDirectHeaders derives the headers a 2026-07-28 HTTP client would send
-// from the message itself, since a direct invoke has no HTTP headers.
-func setDirectHeaders(h http.Header, payload []byte) {
-	var m struct {
-		Method string `json:"method"`
-		Params struct {
-			Name string `json:"name"`
-			URI  string `json:"uri"`
-			Meta struct {
-				ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
-			} `json:"_meta"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(payload, &m) != nil || m.Params.Meta.ProtocolVersion == "" {
+// setHeaders sets the headers a 2026-07-28 HTTP client would send with
+// the message, since a direct invoke has no HTTP headers.
+func (ev *directEvent) setHeaders(h http.Header) {
+	var params messageParams
+	if ev.params == nil || json.Unmarshal(ev.params, &params) != nil || params.Meta.ProtocolVersion == "" {
 		return
 	}
-	h.Set("Mcp-Protocol-Version", m.Params.Meta.ProtocolVersion)
-	h.Set("Mcp-Method", m.Method)
-	switch m.Method {
+	v := params.Meta.ProtocolVersion
+	h.Set("Mcp-Protocol-Version", v)
+	h.Set("Mcp-Method", ev.method)
+	switch ev.method {
 	case "tools/call", "prompts/get":
-		h.Set("Mcp-Name", m.Params.Name)
+		h.Set("Mcp-Name", params.Name)
 	case "resources/read":
-		h.Set("Mcp-Name", m.Params.URI)
+		h.Set("Mcp-Name", params.URI)
 	}
 }
 

@@ -237,6 +237,12 @@ func TestDirectInvoke(t *testing.T) {
 		t.Errorf("Invoke(notification) = %s, %v; want {}, nil", out, err)
 	}
 
+	// Positional params are not MCP, but they are JSON-RPC: go-sdk answers.
+	out, err = lh.Invoke(ctx, []byte(`{"jsonrpc":"2.0","id":4,"method":"tools/list","params":[]}`))
+	if err != nil || !strings.Contains(string(out), `"jsonrpc"`) {
+		t.Errorf("Invoke(positional params) = %s, %v; want a JSON-RPC answer", out, err)
+	}
+
 	out, err = lh.Invoke(ctx, []byte(`{"jsonrpc":"2.0","id":3,"method":"no/such/method"}`))
 	if err != nil || !strings.Contains(string(out), `"error"`) {
 		t.Errorf("Invoke(unknown method) = %s, %v; want a JSON-RPC error", out, err)
