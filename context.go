@@ -2,8 +2,11 @@ package mcplambda
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/mcplambda/mcplambda/identity"
 )
 
 // FrontDoor names the AWS service that delivered a request to the function.
@@ -25,7 +28,9 @@ const (
 // Identity fields are filled from what the front door already verified
 // (an IAM-authenticated function URL or API, a JWT or Lambda authorizer);
 // they are empty when the front door did no authentication. They are not
-// proof of identity for requests that reach the function another way.
+// proof of identity for requests that reach the function another way:
+// anyone allowed to invoke the function can write them. Ask package
+// identity who is calling; it uses them only with [Options.TrustFrontDoor].
 type Request struct {
 	// FrontDoor is the service that delivered the event.
 	FrontDoor FrontDoor
@@ -54,19 +59,10 @@ type Request struct {
 	// "lambda" context, or the REST API authorizer map, including
 	// principalId); nil when there was none.
 	Authorizer map[string]any
-
-	trusted bool // Options.TrustFrontDoor: Principal may use the above
 }
 
 // IAMIdentity is a caller authenticated with SigV4 by the front door.
-type IAMIdentity struct {
-	AccountID      string
-	UserARN        string
-	UserID         string
-	CallerID       string
-	AccessKey      string
-	PrincipalOrgID string
-}
+type IAMIdentity = identity.IAM
 
 // JWTClaims are the claims of a token verified by an API Gateway authorizer.
 type JWTClaims struct {
@@ -142,4 +138,58 @@ func restIdentity(r *Request, rc *events.APIGatewayProxyRequestContext) {
 		return
 	}
 	r.Authorizer = rc.Authorizer
+}
+
+// frontDoorIdentity is the caller the front door authenticated, if any: a
+// JWT authorizer's claims first, then a Lambda authorizer's principalId
+// and context, then an IAM identity. It is the only place that reads an
+// identity out of an event; the Lambda handler hands the result to
+// package identity when the function trusts its front door.
+func frontDoorIdentity(r *Request) *identity.Identity {
+	if j := r.JWT; j != nil {
+		iss, sub := j.Claims["iss"], j.Claims["sub"]
+		if iss == "" || sub == "" {
+			return nil
+		}
+		if use, ok := j.Claims["token_use"]; ok && use != "access" {
+			// A Cognito authorizer without scopes also admits ID tokens,
+			// which are for the client, not for resource servers.
+			return nil
+		}
+		claims := make(map[string]any, len(j.Claims))
+		for k, v := range j.Claims {
+			claims[k] = v
+		}
+		scopes := append(slices.Clone(j.Scopes), strings.Fields(j.Claims["scope"])...)
+		slices.Sort(scopes)
+		return &identity.Identity{
+			Principal: identity.JWTPrincipal(iss, sub),
+			Source:    identity.SourceFrontDoorJWT,
+			Issuer:    iss,
+			Subject:   sub,
+			Scopes:    slices.Compact(scopes),
+			Claims:    claims,
+		}
+	}
+	if a := r.Authorizer; a != nil {
+		principal, _ := a["principalId"].(string)
+		if principal == "" {
+			return nil
+		}
+		iss, _ := a["iss"].(string)
+		sub, _ := a["sub"].(string)
+		scope, _ := a["scope"].(string)
+		return &identity.Identity{
+			Principal: principal,
+			Source:    identity.SourceAuthorizer,
+			Issuer:    iss,
+			Subject:   sub,
+			Scopes:    strings.Fields(scope),
+			Claims:    a,
+		}
+	}
+	if iam := r.IAM; iam != nil && iam.UserARN != "" {
+		return &identity.Identity{Principal: iam.UserARN, Source: identity.SourceIAM, IAM: iam}
+	}
+	return nil
 }

@@ -15,6 +15,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -46,18 +49,24 @@ import (
 // [Options.Sessions].
 //
 // With [Options.Logger] set, every MCP request is logged in one line
-// (method, tool/prompt/resource name, protocol version, [Principal],
+// (method, tool/prompt/resource name, protocol version, principal,
 // duration, outcome; arguments and results only with
 // [Options.LogPayloads]), and requests are counted in the invocation's
-// metrics when [NewLambdaHandler] has [Options.Metrics]. NewHandler adds a
-// receiving middleware to server for this and for the panic recovery.
+// metrics when [NewLambdaHandler] has [Options.Metrics].
+//
+// NewHandler does not change server: the first call for a server adds one
+// receiving middleware that does nothing for requests arriving any other
+// way, and every handler brings its own logging, metrics, panic recovery
+// and deadline to the requests it serves. Several handlers may serve one
+// server; each request is logged once, by the handler it arrived through.
 func NewHandler(server *mcp.Server, opts *Options) http.Handler {
 	o := withDefaults(opts)
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	server.AddReceivingMiddleware(requestLifetime, observe(o.Logger, o.LogPayloads), recoverPanics(logger))
+	instrument(server)
+	in := &instrumentation{logger: o.Logger, payloads: o.LogPayloads, panics: logger}
 	getServer := func(*http.Request) *mcp.Server { return server }
 	sdkOpts := mcp.StreamableHTTPOptions{
 		Stateless:                  true,
@@ -69,6 +78,7 @@ func NewHandler(server *mcp.Server, opts *Options) http.Handler {
 	jsonOpts := sdkOpts
 	jsonOpts.JSONResponse = true
 	h := &handler{
+		in:      in,
 		path:    o.Path,
 		maxBody: o.MaxBodyBytes,
 		logger:  logger,
@@ -110,7 +120,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := e.h
 	if origin := r.Header.Get("Origin"); origin != "" {
 		if !h.originAllowed(origin, r.Host) {
-			writeError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "origin not allowed: "+origin)
+			refuse(w, refuseForbidden, "origin not allowed: "+origin)
 			return
 		}
 		if h.anyOrigin || len(h.origins) > 0 {
@@ -124,10 +134,13 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.preflight(w, r)
 		return
 	}
-	e.next.ServeHTTP(w, r)
+	rw := &refusalWriter{ResponseWriter: w, r: r}
+	e.next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), refusalKey{}, rw)))
+	rw.finish()
 }
 
 type handler struct {
+	in        *instrumentation // what the requests of this handler get
 	path      string
 	maxBody   int64
 	origins   []string // lower case, no trailing slash
@@ -146,7 +159,7 @@ const corsAllowHeaders = "Accept, Authorization, Content-Type, Last-Event-ID, Mc
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != h.path {
-		writeError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "no MCP endpoint at "+r.URL.Path)
+		refuse(w, refuseNotFound, "no MCP endpoint at "+r.URL.Path)
 		return
 	}
 	switch r.Method {
@@ -159,20 +172,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fallthrough
 	default:
 		w.Header().Set("Allow", h.allow)
-		writeError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "method "+r.Method+" not allowed; MCP requests are POSTed")
+		refuse(w, refuseMethod, "method "+r.Method+" not allowed; MCP requests are POSTed")
 		return
 	}
 
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, jsonrpc.CodeInvalidRequest, "Content-Type must be application/json, not "+ct)
+			refuse(w, refuseMediaType, "Content-Type must be application/json, not "+ct)
 			return
 		}
 	}
 	wantSSE, acceptable := negotiate(r.Header.Values("Accept"))
 	if !acceptable {
-		writeError(w, http.StatusNotAcceptable, jsonrpc.CodeInvalidRequest, "Accept must allow application/json or text/event-stream")
+		refuse(w, refuseNotAcceptable, "Accept must allow application/json or text/event-stream")
 		return
 	}
 
@@ -180,16 +193,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, jsonrpc.CodeInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", h.maxBody))
+			refuse(w, refuseTooLarge, fmt.Sprintf("request body exceeds %d bytes", h.maxBody))
 			return
 		}
-		writeError(w, http.StatusBadRequest, jsonrpc.CodeParseError, "reading request body: "+err.Error())
+		refuse(w, refuseParse, "reading request body: "+err.Error())
 		return
 	}
-	// json.Valid also bounds nesting depth, so a deeply nested body is
-	// refused before anything recursive decodes it.
-	if !json.Valid(body) {
-		writeError(w, http.StatusBadRequest, jsonrpc.CodeParseError, "parse error: request body is not valid JSON")
+	noteBody(r, body)
+	// Refuse what go-sdk's decoder would refuse in plain text or repair
+	// silently: nesting too deep for it (checked first, so that nothing
+	// recursive sees such a body), syntax errors, and invalid UTF-8, which
+	// it would turn into U+FFFD before a tool sees it.
+	switch {
+	case nestedDeeper(body, jsonDepthLimit):
+		refuse(w, refuseParse, fmt.Sprintf("parse error: request body nested more than %d levels deep", jsonDepthLimit))
+		return
+	case !json.Valid(body):
+		refuse(w, refuseParse, "parse error: request body is not valid JSON")
+		return
+	case !utf8.Valid(body):
+		refuse(w, refuseParse, "parse error: request body is not valid UTF-8")
 		return
 	}
 
@@ -200,7 +223,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("Content-Type", "application/json")
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	r = r.WithContext(context.WithValue(r.Context(), httpContextKey{}, r.Context()))
+	r = r.WithContext(context.WithValue(r.Context(), servedKey{}, &served{http: r.Context(), in: h.in}))
 	if h.sessions != nil && h.sessions.serve(w, r, body, wantSSE) {
 		return
 	}
@@ -298,43 +321,78 @@ func refused(params string) bool {
 	return false
 }
 
-// errorBody is a JSON-RPC error response with a null id, for requests
-// refused before their id is known.
-type errorBody struct {
-	JSONRPC string      `json:"jsonrpc"`
-	ID      any         `json:"id"`
-	Error   errorObject `json:"error"`
+// servedKey holds, in the context go-sdk gives method handlers, what the
+// handler a request arrived through brings to it.
+type servedKey struct{}
+
+type served struct {
+	http context.Context // of the HTTP request (in Lambda, of the invocation)
+	in   *instrumentation
 }
 
-type errorObject struct {
-	Code    int64  `json:"code"`
-	Message string `json:"message"`
+// instrumentation is what one handler from NewHandler adds to the method
+// handlers of the requests it serves.
+type instrumentation struct {
+	logger   *slog.Logger // request log lines; nil: none
+	payloads bool         // Options.LogPayloads
+	panics   *slog.Logger // recovered panics; never nil
 }
 
-func writeError(w http.ResponseWriter, status int, code int64, msg string) {
-	b, _ := json.Marshal(errorBody{JSONRPC: "2.0", Error: errorObject{Code: code, Message: msg}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b)
+// wrap returns next with the handler's additions: the request's deadline,
+// the log line and metrics, panic recovery.
+func (in *instrumentation) wrap(next mcp.MethodHandler) mcp.MethodHandler {
+	return requestLifetime(observe(in.logger, in.payloads)(recoverPanics(in.panics)(next)))
 }
 
-// httpContextKey holds the context of the HTTP request (in Lambda, of the
-// invocation) in the context go-sdk gives method handlers.
-type httpContextKey struct{}
+// instrumented holds the servers that carry the dispatch middleware.
+var instrumented sync.Map // *mcp.Server -> struct{}
+
+// instrument adds the dispatch middleware to server, once.
+func instrument(server *mcp.Server) {
+	if _, done := instrumented.LoadOrStore(server, struct{}{}); !done {
+		server.AddReceivingMiddleware(dispatch)
+	}
+}
+
+// dispatch runs a request through the instrumentation of the handler it
+// arrived through, and leaves requests that came another way (a go-sdk
+// transport of the program's own) alone.
+func dispatch(next mcp.MethodHandler) mcp.MethodHandler {
+	var chains sync.Map // *instrumentation -> mcp.MethodHandler
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		s, ok := ctx.Value(servedKey{}).(*served)
+		if !ok {
+			return next(ctx, method, req)
+		}
+		h, ok := chains.Load(s.in)
+		if !ok {
+			h, _ = chains.LoadOrStore(s.in, s.in.wrap(next))
+		}
+		return h.(mcp.MethodHandler)(ctx, method, req)
+	}
+}
 
 // requestLifetime gives method handlers the deadline and cancellation of
 // the HTTP request that carried them. go-sdk keeps the request's values
 // but drops its deadline and cancellation (except for some 2026-07-28
 // requests); without this a tool in Lambda would not see the invocation's
 // deadline, and would run on after a local client hung up.
+//
+// A request that fails (a JSON-RPC error, or a tool error result) once
+// the deadline has passed gets an error that says so instead.
 func requestLifetime(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		parent, ok := ctx.Value(httpContextKey{}).(context.Context)
-		if !ok || parent.Done() == nil {
+		s, ok := ctx.Value(servedKey{}).(*served)
+		if !ok || s.http.Done() == nil {
 			return next(ctx, method, req)
 		}
+		parent := s.http
+		deadline, hasDeadline := parent.Deadline()
+		if d, ok := parent.Value(handlerDeadlineKey{}).(time.Time); ok && (!hasDeadline || d.Before(deadline)) {
+			deadline, hasDeadline = d, true
+		}
 		var cancel context.CancelFunc
-		if deadline, ok := parent.Deadline(); ok {
+		if hasDeadline {
 			ctx, cancel = context.WithDeadline(ctx, deadline)
 		} else {
 			ctx, cancel = context.WithCancel(ctx)
@@ -342,7 +400,17 @@ func requestLifetime(next mcp.MethodHandler) mcp.MethodHandler {
 		defer cancel()
 		stop := context.AfterFunc(parent, cancel)
 		defer stop()
-		return next(ctx, method, req)
+		res, err := next(ctx, method, req)
+		if hasDeadline && ctx.Err() != nil && !time.Now().Before(deadline) {
+			if r, ok := res.(*mcp.CallToolResult); err != nil || ok && r.IsError {
+				what := method
+				if name := requestName(req); name != "" {
+					what += " " + name
+				}
+				return nil, &jsonrpc.Error{Code: refusals[refuseTimeout].code, Message: timeoutMessage(parent, what)}
+			}
+		}
+		return res, err
 	}
 }
 

@@ -51,6 +51,16 @@ func TestHTTPEdgeCases(t *testing.T) {
 		{name: "too large", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"` + strings.Repeat("a", 2000) + `"}}`, wantStatus: 413, wantCode: -32600},
 		{name: "malformed json", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: `{"jsonrpc":"2.0",`, wantStatus: 400, wantCode: -32700},
 		{name: "deeply nested", url: "nocors", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: deep, wantStatus: 400, wantCode: -32700},
+		{name: "nested 1001 deep", url: "nocors", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: nested(1001), wantStatus: 400, wantCode: -32700},
+		{name: "nested 9999 deep", url: "nocors", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: nested(9999), wantStatus: 400, wantCode: -32700},
+		{name: "nested 1000 deep", url: "nocors", method: "POST", header: map[string]string{"Accept": jsonCT, "Content-Type": jsonCT}, body: nested(1000), wantStatus: 200, wantBodyHas: `"id":1,"result"`},
+		{name: "invalid utf-8", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: strings.Replace(ok, `"x"`, "\"x\xff\xfe\"", 1), wantStatus: 400, wantCode: -32700},
+		{name: "null", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: `null`, wantStatus: 400, wantCode: -32600},
+		{name: "empty batch", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: `[]`, wantStatus: 400, wantCode: -32600},
+		{name: "not json-rpc", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: `{"foo":"bar"}`, wantStatus: 400, wantCode: -32600},
+		{name: "unknown method", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: `{"jsonrpc":"2.0","id":9,"method":"no/such"}`, wantStatus: 400, wantCode: -32601, wantBodyHas: `"id":9`},
+		{name: "unsupported protocol version", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT, "Mcp-Protocol-Version": "1999-01-01"}, body: ok, wantStatus: 400, wantCode: -32022,
+			wantBodyHas: `"data":{"supported":["2026-07-28","2025-11-25","2025-06-18","2025-03-26","2024-11-05"],"requested":"1999-01-01"}`},
 		{name: "wrong content type", method: "POST", header: map[string]string{"Accept": both, "Content-Type": "text/plain"}, body: ok, wantStatus: 415, wantCode: -32600},
 		{name: "content type with charset", method: "POST", header: map[string]string{"Accept": both, "Content-Type": "application/json; charset=utf-8"}, body: ok, wantStatus: 200, wantBodyHas: `"echo":"x"`},
 		{name: "no content type", method: "POST", header: map[string]string{"Accept": jsonCT}, body: ok, wantStatus: 200, wantHeader: map[string]string{"Content-Type": "application/json"}},
@@ -101,6 +111,13 @@ func TestHTTPEdgeCases(t *testing.T) {
 					t.Errorf("body %s: error code = %d (%v), want %d", body, e.Error.Code, err, tc.wantCode)
 				}
 			}
+			// A client never sees anything but a JSON-RPC error.
+			if resp.StatusCode >= 400 {
+				var e errorBody
+				if err := json.Unmarshal(body, &e); err != nil || e.JSONRPC != "2.0" || e.Error.Code == 0 || e.Error.Message == "" || resp.Header.Get("Content-Type") != "application/json" {
+					t.Errorf("%d answer %q (%s) is not a JSON-RPC error", resp.StatusCode, body, resp.Header.Get("Content-Type"))
+				}
+			}
 			if tc.wantStatus == 202 && len(body) != 0 {
 				t.Errorf("202 body = %q, want empty", body)
 			}
@@ -109,6 +126,15 @@ func TestHTTPEdgeCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nested returns a tools/call of echo whose arguments nest depth levels
+// deep in all.
+func nested(depth int) string {
+	// The message, params and arguments are three levels.
+	pad := depth - 3
+	return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x","pad":` +
+		strings.Repeat("[", pad) + strings.Repeat("]", pad) + `}}}`
 }
 
 // The DNS-rebinding protection of local serving: a loopback listener

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	json "github.com/segmentio/encoding/json"
 	"io"
 	"log/slog"
 	"mime"
@@ -15,17 +14,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
+
+	json "github.com/segmentio/encoding/json"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/mcplambda/mcplambda/identity"
 	"github.com/mcplambda/mcplambda/telemetry"
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // ErrUnknownEvent is returned (as a Lambda function error) for a payload
-// that is none of the events [NewLambdaHandler] recognises.
+// that is not JSON, or nested too deeply to be read. A JSON payload that
+// is neither a front door's event nor a JSON-RPC message is answered as a
+// direct invoke, with a JSON-RPC invalid-request error.
 var ErrUnknownEvent = errors.New("mcplambda: unrecognised event: want a function URL, API Gateway, ALB or JSON-RPC payload")
 
 // NewLambdaHandler returns the Lambda handler that serves h to every front
@@ -68,7 +72,7 @@ type lambdaHandler struct {
 	metrics *telemetry.Metrics // nil: none
 	logger  *slog.Logger
 
-	trustFrontDoor bool // Principal may use the event's identity
+	trustFrontDoor bool // package identity may use the event's identity
 }
 
 // probe is decoded first to tell the event shapes apart.
@@ -103,15 +107,100 @@ func (lh *lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, er
 		return nil, err
 	}
 	rec := newRecorder()
-	defer rec.release()
 	if isListen(req) {
 		var cancel context.CancelFunc
 		req, cancel = withCancel(req)
 		defer cancel()
 		rec.onWrite = cancel
 	}
-	lh.h.ServeHTTP(rec, req)
+	if !lh.serveWithin(rec, req) {
+		// The handler goes on in the background and may still write to
+		// rec, which is therefore left to the garbage collector.
+		rec = newRecorder()
+		refuseWith(rec, refuseTimeout, timeoutMessage(ctx, ""), requestID(req), nil)
+	}
+	defer rec.release()
 	return ev.response(rec)
+}
+
+// deadlineMargin is the time a request leaves before the invocation's
+// deadline, given the time remaining: the handler's deadline is the
+// invocation's less the margin, so that a tool that honours it can still
+// answer, and at half the margin a handler that has not returned is
+// answered for.
+func deadlineMargin(remaining time.Duration) time.Duration {
+	return min(max(remaining/20, 100*time.Millisecond), time.Second)
+}
+
+// serveWithin serves req into w within the invocation's deadline (that
+// of req's context, if any). It reports false if the handler has not
+// returned at half the margin before the deadline; it then goes on in
+// the background and w must be abandoned. A panic of the handler is
+// raised again in the caller's goroutine.
+func (lh *lambdaHandler) serveWithin(w http.ResponseWriter, req *http.Request) bool {
+	deadline, ok := req.Context().Deadline()
+	if !ok {
+		lh.h.ServeHTTP(w, req)
+		return true
+	}
+	margin := deadlineMargin(time.Until(deadline))
+	ctx := withHandlerDeadline(req.Context(), deadline.Add(-margin))
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		lh.h.ServeHTTP(w, req.WithContext(ctx))
+	}()
+	t := time.NewTimer(time.Until(deadline.Add(-margin / 2)))
+	defer t.Stop()
+	select {
+	case v := <-done:
+		if v != nil {
+			panic(v)
+		}
+		return true
+	case <-t.C:
+		lh.logger.ErrorContext(req.Context(), "mcplambda: the request did not finish before the function's timeout; answered with an error")
+		return false
+	}
+}
+
+type handlerDeadlineKey struct{}
+
+// withHandlerDeadline returns ctx telling the MCP method handlers of the
+// request to finish by t (requestLifetime gives them that deadline). The
+// request's own context keeps the invocation's deadline, so that go-sdk
+// still writes the answer of a handler that stops at t.
+func withHandlerDeadline(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, handlerDeadlineKey{}, t)
+}
+
+// timeoutMessage is the error a client gets for a request that ran into
+// the function's timeout; what names the request ("" for none).
+func timeoutMessage(ctx context.Context, what string) string {
+	if what == "" {
+		what = "the request"
+	}
+	msg := what + " did not finish before the function's timeout"
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		msg += "; see the function log for request " + lc.AwsRequestID
+	} else {
+		msg += "; see the function log"
+	}
+	return msg
+}
+
+// requestID is the id of a request whose body is one JSON-RPC request,
+// or nil.
+func requestID(r *http.Request) json.RawMessage {
+	b, ok := r.Body.(*bodyBytes)
+	if !ok || !bytes.HasPrefix(bytes.TrimSpace(b.b), []byte("{")) {
+		return nil
+	}
+	var m struct {
+		ID json.RawMessage `json:"id"`
+	}
+	json.Unmarshal(b.b, &m)
+	return m.ID
 }
 
 // isListen reports whether r is a 2026-07-28 subscriptions/listen request.
@@ -205,6 +294,11 @@ func (lh *lambdaHandler) decode(ctx context.Context, payload []byte) (event, err
 	}
 	var p probe
 	if err := json.Unmarshal(payload, &p); err != nil {
+		if json.Valid(payload) {
+			// JSON, but no event and no JSON-RPC message: refused as an
+			// invalid request, as the reference stdio adapter does.
+			return &directEvent{lh: lh, payload: payload}, nil
+		}
 		return nil, fmt.Errorf("%w: %v", ErrUnknownEvent, err)
 	}
 	var ev event
@@ -226,7 +320,9 @@ func (lh *lambdaHandler) decode(ctx context.Context, payload []byte) (event, err
 		e := &restEvent{lh: lh}
 		ev, dst = e, &e.e
 	default:
-		return nil, ErrUnknownEvent
+		// No front door's event: a direct invoke, whose payload go-sdk
+		// refuses as an invalid request unless it is a JSON-RPC message.
+		return &directEvent{lh: lh, payload: payload, method: p.Method, params: p.Params}, nil
 	}
 	if err := json.Unmarshal(payload, dst); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownEvent, err)
@@ -234,38 +330,11 @@ func (lh *lambdaHandler) decode(ctx context.Context, payload []byte) (event, err
 	return ev, nil
 }
 
-// maxDepth is the deepest nesting of arrays and objects accepted, as in
-// encoding/json.
+// maxDepth is the deepest nesting of an event accepted, as in
+// encoding/json; the MCP message in it is then held to jsonDepthLimit.
 const maxDepth = 10000
 
-// tooDeep reports whether b nests arrays and objects more than maxDepth
-// levels deep. It reads JSON strings, so brackets inside them do not count.
-func tooDeep(b []byte) bool {
-	depth, inString := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '[', '{':
-			if depth++; depth > maxDepth {
-				return true
-			}
-		case ']', '}':
-			depth--
-		}
-	}
-	return false
-}
+func tooDeep(b []byte) bool { return nestedDeeper(b, maxDepth) }
 
 // newRequest builds the *http.Request common to every front door.
 func (lh *lambdaHandler) newRequest(ctx context.Context, info *Request, method, path, rawQuery, body string, b64 bool) (*http.Request, error) {
@@ -278,7 +347,9 @@ func (lh *lambdaHandler) newRequest(ctx context.Context, info *Request, method, 
 	} else {
 		data = []byte(body)
 	}
-	info.trusted = lh.trustFrontDoor
+	if lh.trustFrontDoor {
+		ctx = identity.WithFrontDoor(ctx, frontDoorIdentity(info))
+	}
 	r := &http.Request{
 		Method:        method,
 		URL:           &url.URL{Path: lh.route(path, info.Stage), RawQuery: rawQuery},
@@ -506,22 +577,22 @@ func (ev *directEvent) response(rec *recorder) ([]byte, error) {
 	if isJSONRPC(body) {
 		return bytes.Clone(body), nil
 	}
-	// go-sdk refused the message at the HTTP level (plain-text body); give
-	// the caller a JSON-RPC error for it, as an HTTP client would get a
-	// status code.
+	// A middleware refused the message with a body of its own (an auth
+	// challenge, say); give the caller a JSON-RPC error for it, as an HTTP
+	// client would get a status code.
 	var msg struct {
 		ID json.RawMessage `json:"id"`
 	}
 	json.Unmarshal(ev.payload, &msg)
-	code := int64(jsonrpc.CodeInvalidRequest)
-	if rec.status >= 500 {
-		code = jsonrpc.CodeInternalError
+	text := string(bytes.TrimSpace(body))
+	if text == "" {
+		text = http.StatusText(rec.status)
 	}
 	resp := struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
 		Error   errorObject     `json:"error"`
-	}{"2.0", msg.ID, errorObject{Code: code, Message: string(bytes.TrimSpace(body))}}
+	}{"2.0", msg.ID, errorObject{Code: refusals[classify(rec.status, text)].code, Message: text}}
 	if resp.ID == nil {
 		resp.ID = json.RawMessage("null")
 	}

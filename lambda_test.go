@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -179,9 +180,24 @@ func TestRoute(t *testing.T) {
 	}
 }
 
+// TestUnknownEvent: a payload that is JSON but neither an event nor a
+// JSON-RPC message is answered with a JSON-RPC invalid-request error, as
+// the reference stdio adapter answers it; a payload that is not JSON (the
+// Invoke API admits none) is a function error.
 func TestUnknownEvent(t *testing.T) {
 	lh := NewLambdaHandler(NewHandler(newTestServer(t, nil), nil), nil)
-	for _, payload := range []string{`{}`, `{"Records":[]}`, `"hello"`, `not json`, ``} {
+	for _, payload := range []string{`{}`, `{"foo":"bar"}`, `{"Records":[]}`, `"hello"`, `42`, `null`, `[]`, `{"jsonrpc":"2.0"}`} {
+		out, err := lh.Invoke(context.Background(), []byte(payload))
+		var resp struct {
+			JSONRPC string          `json:"jsonrpc"`
+			ID      json.RawMessage `json:"id"`
+			Error   *errorObject    `json:"error"`
+		}
+		if err != nil || json.Unmarshal(out, &resp) != nil || resp.JSONRPC != "2.0" || string(resp.ID) != "null" || resp.Error == nil || resp.Error.Code != jsonrpc.CodeInvalidRequest {
+			t.Errorf("Invoke(%q) = %s, %v; want a JSON-RPC error -32600 with id null", payload, out, err)
+		}
+	}
+	for _, payload := range []string{`not json`, ``} {
 		_, err := lh.Invoke(context.Background(), []byte(payload))
 		if !errors.Is(err, ErrUnknownEvent) {
 			t.Errorf("Invoke(%q) error = %v, want ErrUnknownEvent", payload, err)
@@ -244,8 +260,12 @@ func TestDirectInvoke(t *testing.T) {
 	}
 
 	out, err = lh.Invoke(ctx, []byte(`{"jsonrpc":"2.0","id":3,"method":"no/such/method"}`))
-	if err != nil || !strings.Contains(string(out), `"error"`) {
-		t.Errorf("Invoke(unknown method) = %s, %v; want a JSON-RPC error", out, err)
+	if err != nil || !strings.Contains(string(out), `"code":-32601`) || !strings.Contains(string(out), `"id":3`) {
+		t.Errorf("Invoke(unknown method) = %s, %v; want a JSON-RPC error -32601 for id 3", out, err)
+	}
+	out, err = lh.Invoke(ctx, []byte(`{"jsonrpc":"2.0","id":3,"method":"no/such/method","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`))
+	if err != nil || !strings.Contains(string(out), `"code":-32601`) {
+		t.Errorf("Invoke(unknown 2026-07-28 method) = %s, %v; want a JSON-RPC error -32601", out, err)
 	}
 }
 

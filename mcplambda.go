@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -18,51 +19,97 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Start serves server and does not return, like lambda.Start.
+// Start serves server and does not return, like lambda.Start: it is
+// [Serve] with a context that ends on SIGINT or SIGTERM outside Lambda, and
+// an error is logged and exits the process with status 1.
+func Start(server *mcp.Server, opts *Options) {
+	ctx := context.Background()
+	if !inLambda() {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	if err := Serve(ctx, server, opts); err != nil {
+		logger := telemetry.DefaultLogger()
+		if opts != nil && opts.Logger != nil {
+			logger = opts.Logger
+		}
+		logger.Error("mcplambda: serve failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+// Serve serves server the way it runs where it is: it is the one serving
+// path of mcplambda, for native servers, the stdio adapter's no-code mode
+// and anything else that serves an *mcp.Server.
 //
 // Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it runs the Lambda
 // runtime loop with the handler from [NewLambdaHandler], answering every
-// supported front door, logging to stdout with telemetry.NewLogger and
-// writing EMF metrics unless [Options] says otherwise, with GC settings
-// tuned to the function's memory size (unless GOGC or GOMEMLIMIT are set). Elsewhere it serves the MCP endpoint over HTTP on
-// [Options.Addr] (default 127.0.0.1:$PORT, or 127.0.0.1:8080 without PORT) and prints one line
-// "mcplambda: listening on http://HOST:PORT/mcp" to stdout once ready; it
-// stops gracefully on SIGINT or SIGTERM. Errors are logged and exit the
-// process with status 1.
-func Start(server *mcp.Server, opts *Options) {
+// supported front door, and does not return. It logs with
+// telemetry.DefaultLogger and writes EMF metrics to standard output unless
+// [Options] says otherwise, and tunes the GC to the function's memory size
+// (unless GOGC or GOMEMLIMIT are set). With [Options.Shutdown] set, it
+// asks Lambda for SIGTERM when the execution environment shuts down, and
+// calls Shutdown then.
+//
+// Elsewhere it serves the MCP endpoint over HTTP on [Options.Addr]
+// (default 127.0.0.1:$PORT, or 127.0.0.1:8080 without PORT), calls
+// [Options.Ready] with the endpoint's URL once it accepts connections
+// (by default printing "mcplambda: listening on http://HOST:PORT/mcp" to
+// standard output), and serves until ctx is done; it then shuts down
+// gracefully, calls Options.Shutdown, and returns nil, or the error that
+// stopped it.
+//
+// Serve does not change server or opts.
+func Serve(ctx context.Context, server *mcp.Server, opts *Options) error {
 	o := withDefaults(opts)
-	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		if o.Logger == nil {
-			o.Logger = telemetry.NewLogger(os.Stdout, nil)
-		}
-		if o.Metrics == nil {
-			o.Metrics = telemetry.NewMetrics(os.Stdout, nil)
-		}
-		if o.ResponseStream && o.WrapLambdaHandler != nil {
-			// A wrapper calls Invoke, which buffers: the streaming prelude
-			// would end up in the body.
-			o.Logger.Warn("mcplambda: ResponseStream is off because WrapLambdaHandler is set; responses are buffered")
-			o.ResponseStream = false
-		}
-		tuneGC()
-		h := NewLambdaHandler(NewHandler(server, &o), &o)
-		if o.WrapLambdaHandler != nil {
-			h = o.WrapLambdaHandler(h)
-		}
-		lambda.StartWithOptions(h, o.LambdaOptions...)
-		return
-	}
 	if o.Logger == nil {
-		o.Logger = telemetry.NewLogger(os.Stderr, nil)
+		o.Logger = telemetry.DefaultLogger()
+	}
+	if inLambda() {
+		serveLambda(server, &o)
+		return nil // not reached: lambda.Start exits the process on failure
 	}
 	h := NewHandler(server, &o)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ready := func(url string) { fmt.Println("mcplambda: listening on " + url) }
-	if err := serve(ctx, h, &o, ready); err != nil {
-		o.Logger.Error("mcplambda: serve failed", "err", err)
-		os.Exit(1)
+	ready := o.Ready
+	if ready == nil {
+		ready = func(url string) { fmt.Println("mcplambda: listening on " + url) }
 	}
+	err := serve(ctx, h, &o, ready)
+	if o.Shutdown != nil {
+		o.Shutdown()
+	}
+	return err
+}
+
+func inLambda() bool { return os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" }
+
+// serveLambda runs the Lambda runtime loop; it does not return.
+func serveLambda(server *mcp.Server, o *Options) {
+	if o.Metrics == nil {
+		o.Metrics = telemetry.NewMetrics(os.Stdout, nil)
+	}
+	if o.ResponseStream && o.WrapLambdaHandler != nil {
+		// A wrapper calls Invoke, which buffers: the streaming prelude
+		// would end up in the body.
+		o.Logger.Warn("mcplambda: ResponseStream is off because WrapLambdaHandler is set; responses are buffered")
+		o.ResponseStream = false
+	}
+	if o.Shutdown != nil {
+		shutdown := o.Shutdown
+		// The options go both ways: a streaming handler carries its own
+		// and ignores StartWithOptions'.
+		o.LambdaOptions = append(slices.Clip(o.LambdaOptions), lambda.WithEnableSIGTERM(func() {
+			shutdown()
+			os.Exit(0)
+		}))
+	}
+	tuneGC()
+	h := NewLambdaHandler(NewHandler(server, o), o)
+	if o.WrapLambdaHandler != nil {
+		h = o.WrapLambdaHandler(h)
+	}
+	lambda.StartWithOptions(h, o.LambdaOptions...)
 }
 
 // serve listens on o.Addr and serves h until ctx is done, calling ready

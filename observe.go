@@ -8,49 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcplambda/mcplambda/identity"
 	"github.com/mcplambda/mcplambda/telemetry"
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
-
-// Principal returns a stable identifier of the authenticated caller of
-// the request in ctx, or "" if there is none: the UserID of a verified
-// bearer token (go-sdk auth.TokenInfo; package auth sets it, also for the
-// front-door identities its TrustFrontDoor option accepts), else — only
-// with [Options.TrustFrontDoor] — the identity the Lambda front door
-// verified: the IAM user ARN, the JWT issuer and subject ("iss#sub", as
-// package auth forms it), or a Lambda authorizer's principalId. It never
-// contains a token.
-func Principal(ctx context.Context) string {
-	if ti := auth.TokenInfoFromContext(ctx); ti != nil && ti.UserID != "" {
-		return ti.UserID
-	}
-	r, ok := RequestFromContext(ctx)
-	if !ok || !r.trusted {
-		return ""
-	}
-	switch {
-	case r.IAM != nil && r.IAM.UserARN != "":
-		return r.IAM.UserARN
-	case r.JWT != nil && r.JWT.Claims["sub"] != "":
-		if iss := r.JWT.Claims["iss"]; iss != "" {
-			return iss + "#" + r.JWT.Claims["sub"]
-		}
-		return r.JWT.Claims["sub"]
-	case r.Authorizer != nil:
-		if p, ok := r.Authorizer["principalId"].(string); ok {
-			return p
-		}
-	}
-	return ""
-}
 
 // observe logs one line per MCP request (method, name, protocol version,
 // principal, duration, outcome) and records it in the invocation's
 // metrics, if any (see telemetry.RecordRequest).
 func observe(logger *slog.Logger, payloads bool) mcp.Middleware {
-	enabled := logger != nil && logger.Handler().Enabled(context.Background(), slog.LevelInfo)
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 			if strings.HasPrefix(method, "notifications/") {
@@ -74,7 +41,11 @@ func observe(logger *slog.Logger, payloads bool) mcp.Middleware {
 				metricName = name
 			}
 			telemetry.RecordRequest(ctx, method, metricName, !unknownName(err), d, failed)
-			if !enabled {
+			level := slog.LevelInfo
+			if err != nil {
+				level = slog.LevelWarn
+			}
+			if logger == nil || !logger.Enabled(ctx, level) {
 				return res, err
 			}
 			attrs := make([]slog.Attr, 0, 10)
@@ -84,18 +55,16 @@ func observe(logger *slog.Logger, payloads bool) mcp.Middleware {
 			}
 			attrs = append(attrs,
 				slog.String("protocolVersion", protocolVersion(req)),
-				slog.String("principal", Principal(ctx)),
+				slog.String("principal", identity.Principal(ctx)),
 				slog.Float64("durationMs", float64(d.Microseconds())/1000),
 				slog.String("outcome", outcome),
 			)
-			level := slog.LevelInfo
 			if err != nil {
 				attrs = append(attrs, slog.String("error", err.Error()))
 				var werr *jsonrpc.Error
 				if errors.As(err, &werr) {
 					attrs = append(attrs, slog.Int64("code", werr.Code))
 				}
-				level = slog.LevelWarn
 			}
 			if payloads {
 				if b, err := json.Marshal(req.GetParams()); err == nil {

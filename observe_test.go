@@ -6,12 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/identity"
 	"github.com/mcplambda/mcplambda/telemetry"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -122,28 +125,30 @@ func TestLogPayloads(t *testing.T) {
 	}
 }
 
-func TestPrincipal(t *testing.T) {
+func TestFrontDoorIdentity(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		r    *Request
-		want string
+		want *identity.Identity
 	}{
-		{"none", &Request{trusted: true}, ""},
-		{"iam", &Request{trusted: true, IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}}, "arn:aws:iam::1:user/u"},
-		{"jwt", &Request{trusted: true, JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i"}}}, "https://i#s"},
-		{"jwt-no-iss", &Request{trusted: true, JWT: &JWTClaims{Claims: map[string]string{"sub": "s"}}}, "s"},
-		{"authorizer", &Request{trusted: true, Authorizer: map[string]any{"principalId": "p1"}}, "p1"},
-		// Without Options.TrustFrontDoor, an event's identity is not a principal:
-		// anyone who may invoke the function can write one.
-		{"iam-untrusted", &Request{IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}}, ""},
-		{"jwt-untrusted", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i"}}}, ""},
+		{"none", &Request{}, nil},
+		{"iam", &Request{IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}},
+			&identity.Identity{Principal: "arn:aws:iam::1:user/u", Source: identity.SourceIAM, IAM: &IAMIdentity{UserARN: "arn:aws:iam::1:user/u"}}},
+		{"jwt", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i", "scope": "b a"}, Scopes: []string{"c"}}},
+			&identity.Identity{Principal: "https://i#s", Source: identity.SourceFrontDoorJWT, Issuer: "https://i", Subject: "s", Scopes: []string{"a", "b", "c"},
+				Claims: map[string]any{"sub": "s", "iss": "https://i", "scope": "b a"}}},
+		// A JWT without an issuer could be any issuer's user s.
+		{"jwt without iss", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s"}}}, nil},
+		// A Cognito ID token is for the client, not for resource servers.
+		{"cognito id token", &Request{JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "https://i", "token_use": "id"}}}, nil},
+		{"authorizer", &Request{Authorizer: map[string]any{"principalId": "p1", "scope": "x"}},
+			&identity.Identity{Principal: "p1", Source: identity.SourceAuthorizer, Scopes: []string{"x"}, Claims: map[string]any{"principalId": "p1", "scope": "x"}}},
+		{"authorizer without principalId", &Request{Authorizer: map[string]any{"sub": "p1"}}, nil},
 	} {
-		if got := Principal(withRequest(context.Background(), tc.r)); got != tc.want {
-			t.Errorf("Principal(%s) = %q, want %q", tc.name, got, tc.want)
+		got := frontDoorIdentity(tc.r)
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("frontDoorIdentity(%s) (-want +got):\n%s", tc.name, diff)
 		}
-	}
-	if got := Principal(context.Background()); got != "" {
-		t.Errorf("Principal(no request) = %q, want empty", got)
 	}
 }
 
@@ -156,8 +161,8 @@ func BenchmarkObserve(b *testing.B) {
 		return &mcp.CallToolResult{}, nil
 	}
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "echo"}, Extra: &mcp.RequestExtra{Header: http.Header{"Mcp-Protocol-Version": {"2026-07-28"}}}}
-	base := withRequest(lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "r"}),
-		&Request{trusted: true, JWT: &JWTClaims{Claims: map[string]string{"sub": "s", "iss": "i"}}})
+	base := identity.WithFrontDoor(lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "r"}),
+		&identity.Identity{Principal: "i#s", Source: identity.SourceFrontDoorJWT})
 	b.Run("bare", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -175,4 +180,56 @@ func BenchmarkObserve(b *testing.B) {
 			inv.Flush()
 		}
 	})
+}
+
+// TestNewHandlerLeavesServerAlone: NewHandler must not change the server
+// it is given. Two handlers on one server log each request once, through
+// the handler it came by; a request served another way (a plain go-sdk
+// handler) is not logged at all.
+func TestNewHandlerLeavesServerAlone(t *testing.T) {
+	server := newTestServer(t, nil)
+	var logA, logB bytes.Buffer
+	yes := true
+	a := NewHandler(server, &Options{Logger: telemetry.NewLogger(&logA, &telemetry.LoggerOptions{JSON: &yes})})
+	b := NewHandler(server, &Options{Logger: telemetry.NewLogger(&logB, &telemetry.LoggerOptions{JSON: &yes})})
+	plain := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+	post := func(h http.Handler) {
+		t.Helper()
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(callBody("echo", echoIn{Text: "x"})))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("POST = %d %s", rec.Code, rec.Body)
+		}
+	}
+	post(a)
+	post(b)
+	post(b)
+	post(plain)
+	if got := strings.Count(logA.String(), `"mcp request"`); got != 1 {
+		t.Errorf("handler A logged %d lines for 1 request:\n%s", got, logA.String())
+	}
+	if got := strings.Count(logB.String(), `"mcp request"`); got != 2 {
+		t.Errorf("handler B logged %d lines for 2 requests:\n%s", got, logB.String())
+	}
+}
+
+// TestWarnLevelLogger: a logger at WARN still gets the lines of failed
+// requests, and only those.
+func TestWarnLevelLogger(t *testing.T) {
+	var logs bytes.Buffer
+	yes := true
+	h := NewHandler(newTestServer(t, nil), &Options{Logger: telemetry.NewLogger(&logs, &telemetry.LoggerOptions{JSON: &yes, Level: slog.LevelWarn})})
+	for _, body := range []string{callBody("echo", echoIn{Text: "x"}), callBody("nosuch", echoIn{Text: "x"})} {
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], `"name":"nosuch"`) {
+		t.Errorf("WARN-level log = %q, want one WARN line for the unknown tool", logs.String())
+	}
 }

@@ -14,12 +14,12 @@ import (
 // [Options.MaxBodyBytes] is zero.
 const DefaultMaxBodyBytes = 4 << 20
 
-// Options configures [Start], [NewHandler] and [NewLambdaHandler].
+// Options configures [Start], [Serve], [NewHandler] and [NewLambdaHandler].
 // A nil *Options means all defaults; the struct is copied, so changing it
 // after the call has no effect.
 type Options struct {
-	// Addr is the local listen address used by [Start] outside Lambda.
-	// If empty, Start listens on 127.0.0.1:$PORT, or 127.0.0.1:8080 when
+	// Addr is the local listen address used by [Serve] outside Lambda.
+	// If empty, Serve listens on 127.0.0.1:$PORT, or 127.0.0.1:8080 when
 	// PORT is unset.
 	Addr string
 
@@ -47,14 +47,17 @@ type Options struct {
 	// unless a trusted proxy rewrites Host.
 	DisableLocalhostProtection bool
 
-	// TrustFrontDoor makes [Principal] fall back to the identity a Lambda
-	// front door verified (an IAM-authenticated function URL or API, an API
-	// Gateway JWT or Lambda authorizer) when no bearer token was verified.
-	// Leave it false unless every way to invoke the function goes through
-	// such a front door: anyone allowed to call lambda:InvokeFunction can
-	// send an event carrying any identity. The identity is always readable
-	// through [RequestFromContext]; this only decides whether Principal,
-	// and with it session ownership and per-caller state, relies on it.
+	// TrustFrontDoor makes the identity a Lambda front door verified (an
+	// IAM-authenticated function URL or API, an API Gateway JWT, Cognito or
+	// Lambda authorizer) the caller of a request that carries no verified
+	// bearer token, for everything that asks package identity who is
+	// calling: session ownership, app state, sealed state, the stdio
+	// adapter's per-principal isolation, package auth's ResourceServer,
+	// logs. Leave it false unless every way to invoke the function goes
+	// through such a front door: anyone allowed to call
+	// lambda:InvokeFunction can send an event carrying any identity. The
+	// event's identity fields are always readable through
+	// [RequestFromContext]; this only decides whether they count.
 	TrustFrontDoor bool
 
 	// ResponseStream makes the Lambda handler answer Function URL events
@@ -65,9 +68,10 @@ type Options struct {
 	ResponseStream bool
 
 	// Logger receives one line per MCP request and the adapter's own log
-	// lines (recovered panics). If nil, [Start] uses telemetry.NewLogger
-	// (stdout in Lambda, JSON when the function's log format is JSON;
-	// stderr text locally), and [NewHandler] logs nothing.
+	// lines (recovered panics). If nil, [Serve] and [Start] use
+	// telemetry.DefaultLogger (stdout in Lambda, JSON when the function's
+	// log format is JSON; stderr text locally), and [NewHandler] logs
+	// nothing. Failed requests are logged at WARN, others at INFO.
 	Logger *slog.Logger
 
 	// LogPayloads adds each request's params and result to its log line.
@@ -76,7 +80,7 @@ type Options struct {
 
 	// Metrics, if set, makes [NewLambdaHandler] write one batch of
 	// CloudWatch EMF metrics per invocation (requests, errors and latency
-	// per method and tool; cold starts). If nil, [Start] uses
+	// per method and tool; cold starts). If nil, [Serve] and [Start] use
 	// telemetry.NewMetrics(os.Stdout, nil) inside Lambda, and
 	// NewLambdaHandler records no metrics.
 	Metrics *telemetry.Metrics
@@ -90,7 +94,7 @@ type Options struct {
 	// Sessions, if set, turns on stateful mode for legacy clients
 	// (2025-11-25, 2025-06-18, 2025-03-26): initialize creates a session
 	// record in Sessions (protocol version, client info and capabilities,
-	// log level, and the [Principal] that owns it) and answers with an
+	// log level, and the principal that owns it, see package identity) and answers with an
 	// Mcp-Session-Id that works on every instance sharing the store (use
 	// package dynamo in Lambda). A session presented by another principal,
 	// or unknown or expired, gets 404 and reveals nothing; DELETE ends it;
@@ -105,6 +109,18 @@ type Options struct {
 	// SessionTTL is how long a legacy session lives without use. If zero,
 	// [DefaultSessionTTL] (one hour).
 	SessionTTL time.Duration
+
+	// Ready, if set, is called by [Serve] (and [Start]) with the MCP
+	// endpoint's URL once a local server accepts connections. If nil, the
+	// line "mcplambda: listening on URL" is printed to standard output.
+	Ready func(url string)
+
+	// Shutdown, if set, is called once when [Serve] (or [Start]) stops
+	// serving: locally after the listener has shut down, in Lambda when
+	// the execution environment receives SIGTERM (Serve then asks Lambda
+	// for it), before the process exits. Use it to stop what the server
+	// owns, such as package stdio's child process.
+	Shutdown func()
 
 	// LambdaOptions are passed to lambda.StartWithOptions by [Start].
 	LambdaOptions []lambda.Option

@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcplambda/mcplambda/identity"
 	"github.com/mcplambda/mcplambda/state"
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -112,11 +112,11 @@ func (s *sessions) serve(w http.ResponseWriter, r *http.Request, body []byte, wa
 		return false // go-sdk answers malformed messages
 	}
 	if !s.hostAllowed(r) {
-		writeError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "invalid Host header "+r.Host)
+		refuse(w, refuseForbidden, "invalid Host header "+r.Host)
 		return true
 	}
 	if v := r.Header.Get("Mcp-Protocol-Version"); v != "" && !slices.Contains(mcp.SupportedProtocolVersions(), v) {
-		writeError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "unsupported Mcp-Protocol-Version "+v)
+		refuseWith(w, refuseVersion, "unsupported Mcp-Protocol-Version "+v, nil, mcp.UnsupportedProtocolVersionData{Supported: mcp.SupportedProtocolVersions(), Requested: v})
 		return true
 	}
 	ctx := r.Context()
@@ -137,14 +137,14 @@ func (s *sessions) serve(w http.ResponseWriter, r *http.Request, body []byte, wa
 
 	if init != nil {
 		if id != "" {
-			writeError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "initialize must not carry Mcp-Session-Id")
+			refuse(w, refuseInvalid, "initialize must not carry Mcp-Session-Id")
 			return true
 		}
 		// Record the session first: if the store is down the client gets
 		// an error now, not a session id that works nowhere.
 		id = newSessionID()
 		rec := sessionRecord{
-			Owner:           ownerDigest(Principal(ctx)),
+			Owner:           ownerDigest(identity.Principal(ctx)),
 			ProtocolVersion: negotiateVersion(init.ProtocolVersion),
 			ClientInfo:      init.ClientInfo,
 			Capabilities:    init.Capabilities,
@@ -155,7 +155,7 @@ func (s *sessions) serve(w http.ResponseWriter, r *http.Request, body []byte, wa
 		}
 		b, _ := json.Marshal(rec)
 		if _, err := s.store.Put(ctx, sessionKey(id), b, state.PutOptions{IfAbsent: true, TTL: s.ttl}); err != nil {
-			writeError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "session store unavailable")
+			refuse(w, refuseUnavailable, "session store unavailable")
 			return true
 		}
 		w.Header().Set("Mcp-Session-Id", id)
@@ -164,7 +164,7 @@ func (s *sessions) serve(w http.ResponseWriter, r *http.Request, body []byte, wa
 	}
 
 	if id == "" {
-		writeError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Mcp-Session-Id header required: initialize first")
+		refuse(w, refuseInvalid, "Mcp-Session-Id header required: initialize first")
 		return true
 	}
 	rec, it, ok := s.load(w, r, id)
@@ -214,17 +214,17 @@ func (s *sessions) serve(w http.ResponseWriter, r *http.Request, body []byte, wa
 func (s *sessions) load(w http.ResponseWriter, r *http.Request, id string) (*sessionRecord, *state.Item, bool) {
 	it, err := s.store.Get(r.Context(), sessionKey(id))
 	if errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrInvalidKey) {
-		writeError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, errNoSession)
+		refuse(w, refuseNotFound, errNoSession)
 		return nil, nil, false
 	}
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "session store unavailable")
+		refuse(w, refuseUnavailable, "session store unavailable")
 		return nil, nil, false
 	}
 	var rec sessionRecord
-	owner := ownerDigest(Principal(r.Context()))
+	owner := ownerDigest(identity.Principal(r.Context()))
 	if json.Unmarshal(it.Value, &rec) != nil || subtle.ConstantTimeCompare([]byte(rec.Owner), []byte(owner)) != 1 {
-		writeError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, errNoSession)
+		refuse(w, refuseNotFound, errNoSession)
 		return nil, nil, false
 	}
 	return &rec, it, true
@@ -234,11 +234,11 @@ func (s *sessions) load(w http.ResponseWriter, r *http.Request, id string) (*ses
 func (s *sessions) delete(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("Mcp-Session-Id")
 	if id == "" {
-		writeError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "DELETE requires an Mcp-Session-Id header")
+		refuse(w, refuseInvalid, "DELETE requires an Mcp-Session-Id header")
 		return
 	}
 	if !s.hostAllowed(r) {
-		writeError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "invalid Host header "+r.Host)
+		refuse(w, refuseForbidden, "invalid Host header "+r.Host)
 		return
 	}
 	_, it, ok := s.load(w, r, id)
@@ -247,7 +247,7 @@ func (s *sessions) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.store.Delete(r.Context(), sessionKey(id), it.Version)
 	if err != nil && !errors.Is(err, state.ErrConflict) { // a conflict: ended or changed concurrently; it is going anyway
-		writeError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "session store unavailable")
+		refuse(w, refuseUnavailable, "session store unavailable")
 		return
 	}
 	if errors.Is(err, state.ErrConflict) {
@@ -264,7 +264,7 @@ func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mc
 	t := &mcp.StreamableServerTransport{SessionID: id, Stateless: true}
 	ss, err := s.server.Connect(ctx, t, &mcp.ServerSessionOptions{State: st})
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, jsonrpc.CodeInternalError, "failed to start the session")
+		refuse(w, refuseInternal, "failed to start the session")
 		return
 	}
 	defer ss.Close()

@@ -17,12 +17,14 @@
 //     WWW-Authenticate challenges clients follow, enforces scopes for every
 //     request and per tool (with a scope hierarchy, [ScopeHierarchy]),
 //     refuses tokens in query strings, strips the client's token before
-//     the MCP server sees it, and can instead trust the caller the Lambda
-//     front door already authenticated ([Options].TrustFrontDoor).
+//     the MCP server sees it, and accepts instead the caller the Lambda
+//     front door already authenticated when the function trusts its
+//     front door (mcplambda.Options.TrustFrontDoor).
 //
-// Tool handlers see go-sdk's TokenInfo (req.Extra.TokenInfo) and the
-// caller's [Identity]; [PrincipalFromContext] gives the stable caller id
-// to key per-caller state and logs by.
+// Who is calling is decided in one place, package identity: tool handlers
+// ask identity.FromContext (or read go-sdk's req.Extra.TokenInfo), and
+// identity.Principal gives the stable caller id to key per-caller state
+// and logs by.
 //
 // Quick start, in main:
 //

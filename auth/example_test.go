@@ -3,7 +3,6 @@ package auth_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 
@@ -67,23 +66,4 @@ func ExampleScopeHierarchy() {
 	// Output:
 	// true false false
 	// [mcp:admin]
-}
-
-// Tool handlers key per-caller state by the principal: issuer#sub for
-// tokens, the ARN for IAM callers, principalId for Lambda authorizers.
-func ExamplePrincipalFromContext() {
-	issuer := authtest.NewIssuer(nil)
-	defer issuer.Close()
-	const resource = "https://mcp.example.com/mcp"
-	verifier, _ := auth.NewJWTVerifier(issuer.URL, resource, nil)
-	rs := auth.NewResourceServer(resource, verifier.Verify, nil)
-
-	h := rs.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		principal, _ := auth.PrincipalFromContext(r.Context())
-		fmt.Println(strings.TrimPrefix(principal, issuer.URL))
-	}))
-	req := httptest.NewRequest("POST", "/mcp", strings.NewReader("{}"))
-	req.Header.Set("Authorization", "Bearer "+issuer.Token("alice", resource))
-	h.ServeHTTP(httptest.NewRecorder(), req)
-	// Output: #alice
 }

@@ -17,8 +17,9 @@ import (
 var events embed.FS
 
 // invoke sends the event fixture name, with body and extra headers, to h
-// as Lambda would, and returns the status and the whoami result.
-func invoke(t *testing.T, h http.Handler, name, body string, header map[string]string) (int, whoami) {
+// as Lambda would, and returns the status and the whoami result. trust is
+// mcplambda.Options.TrustFrontDoor.
+func invoke(t *testing.T, h http.Handler, trust bool, name, body string, header map[string]string) (int, whoami) {
 	t.Helper()
 	raw, err := events.ReadFile("testdata/events/" + name + ".json")
 	if err != nil {
@@ -39,7 +40,7 @@ func invoke(t *testing.T, h http.Handler, name, body string, header map[string]s
 		}
 	}
 	payload, _ := json.Marshal(ev)
-	out, err := mcplambda.NewLambdaHandler(h, nil).Invoke(context.Background(), payload)
+	out, err := mcplambda.NewLambdaHandler(h, &mcplambda.Options{TrustFrontDoor: trust}).Invoke(context.Background(), payload)
 	if err != nil {
 		t.Fatalf("Invoke(%s) = %v", name, err)
 	}
@@ -73,41 +74,41 @@ func TestFrontDoor(t *testing.T) {
 		rs := auth.NewResourceServer(resource, v.Verify, &o)
 		return rs.Handler(mcplambda.NewHandler(newMCPServer(), nil))
 	}
-	trusting := newHandler(auth.Options{TrustFrontDoor: true})
-	iamScoped := newHandler(auth.Options{TrustFrontDoor: true, IAMScopes: []string{"mcp:tools"}})
-	distrusting := newHandler(auth.Options{})
+	plain := newHandler(auth.Options{})
+	iamScoped := newHandler(auth.Options{IAMScopes: []string{"mcp:tools"}})
 	cognito := "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example"
 	token := iss.Token("bob", resource, "mcp:tools")
 
 	for _, tc := range []struct {
 		name   string
 		h      http.Handler
+		trust  bool // mcplambda.Options.TrustFrontDoor
 		event  string
 		tool   string
 		header map[string]string
 		want   int
 		who    whoami
 	}{
-		{name: "HTTP API JWT authorizer", h: trusting, event: "httpapi-jwt", want: 200,
+		{name: "HTTP API JWT authorizer", h: plain, trust: true, event: "httpapi-jwt", want: 200,
 			who: whoami{Principal: cognito + "#user-123", Source: "frontdoor-jwt", UserID: cognito + "#user-123", Scopes: []string{"mcp:tools", "openid"}}},
-		{name: "REST Cognito authorizer", h: trusting, event: "rest-cognito", want: 200,
+		{name: "REST Cognito authorizer", h: plain, trust: true, event: "rest-cognito", want: 200,
 			who: whoami{Principal: cognito + "#cognito-user-1", Source: "frontdoor-jwt", UserID: cognito + "#cognito-user-1", Scopes: []string{"mcp:tools"}}},
-		{name: "REST Cognito authorizer with an ID token", h: trusting, event: "rest-cognito-idtoken", want: 401},
-		{name: "REST Lambda authorizer", h: trusting, event: "rest-lambda-authorizer", want: 200,
+		{name: "REST Cognito authorizer with an ID token", h: plain, trust: true, event: "rest-cognito-idtoken", want: 401},
+		{name: "REST Lambda authorizer", h: plain, trust: true, event: "rest-lambda-authorizer", want: 200,
 			who: whoami{Principal: "https://issuer.example#user-9", Source: "authorizer", UserID: "https://issuer.example#user-9", Scopes: []string{"mcp:tools"}}},
-		{name: "REST Lambda authorizer, scoped tool", h: trusting, event: "rest-lambda-authorizer", tool: "delete", want: 403},
-		{name: "HTTP API Lambda authorizer, scoped tool", h: trusting, event: "httpapi-lambda-authorizer", tool: "delete", want: 200},
-		{name: "IAM without IAMScopes", h: trusting, event: "url-iam", want: 403},
-		{name: "IAM with IAMScopes", h: iamScoped, event: "url-iam", want: 200,
+		{name: "REST Lambda authorizer, scoped tool", h: plain, trust: true, event: "rest-lambda-authorizer", tool: "delete", want: 403},
+		{name: "HTTP API Lambda authorizer, scoped tool", h: plain, trust: true, event: "httpapi-lambda-authorizer", tool: "delete", want: 200},
+		{name: "IAM without IAMScopes", h: plain, trust: true, event: "url-iam", want: 403},
+		{name: "IAM with IAMScopes", h: iamScoped, trust: true, event: "url-iam", want: 200,
 			who: whoami{Principal: "arn:aws:iam::111122223333:user/example-user", Source: "iam", UserID: "arn:aws:iam::111122223333:user/example-user", Scopes: []string{"mcp:tools"}}},
-		{name: "no front-door identity falls back to bearer", h: trusting, event: "url-none", header: map[string]string{"authorization": "Bearer " + token}, want: 200,
+		{name: "no front-door identity falls back to bearer", h: plain, trust: true, event: "url-none", header: map[string]string{"authorization": "Bearer " + token}, want: 200,
 			who: whoami{Principal: iss.URL + "#bob", Source: "bearer", UserID: iss.URL + "#bob", Scopes: []string{"mcp:tools"}}},
-		{name: "no front-door identity, no token", h: trusting, event: "url-none", want: 401},
-		{name: "not trusted: JWT authorizer", h: distrusting, event: "httpapi-jwt", want: 401},
-		{name: "not trusted: Cognito", h: distrusting, event: "rest-cognito", want: 401},
-		{name: "not trusted: Lambda authorizer", h: distrusting, event: "rest-lambda-authorizer", want: 401},
-		{name: "not trusted: IAM", h: distrusting, event: "url-iam", want: 401},
-		{name: "not trusted: bearer still works", h: distrusting, event: "url-none", header: map[string]string{"authorization": "Bearer " + token}, want: 200,
+		{name: "no front-door identity, no token", h: plain, trust: true, event: "url-none", want: 401},
+		{name: "not trusted: JWT authorizer", h: plain, event: "httpapi-jwt", want: 401},
+		{name: "not trusted: Cognito", h: plain, event: "rest-cognito", want: 401},
+		{name: "not trusted: Lambda authorizer", h: plain, event: "rest-lambda-authorizer", want: 401},
+		{name: "not trusted: IAM", h: plain, event: "url-iam", want: 401},
+		{name: "not trusted: bearer still works", h: plain, event: "url-none", header: map[string]string{"authorization": "Bearer " + token}, want: 200,
 			who: whoami{Principal: iss.URL + "#bob", Source: "bearer", UserID: iss.URL + "#bob", Scopes: []string{"mcp:tools"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +116,7 @@ func TestFrontDoor(t *testing.T) {
 			if tool == "" {
 				tool = "whoami"
 			}
-			status, who := invoke(t, tc.h, tc.event, callBody(tool), tc.header)
+			status, who := invoke(t, tc.h, tc.trust, tc.event, callBody(tool), tc.header)
 			if status != tc.want {
 				t.Errorf("Invoke(%s, %s): status = %d, want %d", tc.event, tool, status, tc.want)
 			}
@@ -131,7 +132,6 @@ func TestFrontDoor(t *testing.T) {
 func TestMetadataBehindStage(t *testing.T) {
 	const resource = "https://1234567890.execute-api.us-east-1.amazonaws.com/prod/mcp"
 	rs := auth.NewResourceServer(resource, nil, &auth.Options{
-		TrustFrontDoor:       true,
 		AuthorizationServers: []string{"https://issuer.example"},
 		ResourceMetadataURL:  "https://1234567890.execute-api.us-east-1.amazonaws.com/prod/.well-known/oauth-protected-resource/prod/mcp",
 	})

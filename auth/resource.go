@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/identity"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -97,21 +98,9 @@ type Options struct {
 	// If empty, none.
 	ResourceName string
 
-	// TrustFrontDoor takes the caller from what the Lambda front door
-	// already verified ([mcplambda.RequestFromContext]: an API Gateway JWT
-	// or Cognito authorizer's claims, a Lambda authorizer's principalId and
-	// context, an IAM identity) instead of verifying a bearer token. Only
-	// requests without such an identity fall back to the verifier.
-	//
-	// Enable it only when every route to the function authenticates:
-	// anyone allowed to invoke the function directly (lambda:InvokeFunction)
-	// can write an event with any identity in it. If false (the default),
-	// front-door identities are ignored and every request needs a bearer
-	// token.
-	TrustFrontDoor bool
-
 	// IAMScopes are the scopes granted to callers the front door
-	// authenticated with AWS_IAM (only with TrustFrontDoor); IAM policies,
+	// authenticated with AWS_IAM (only when the function trusts its front
+	// door, mcplambda.Options.TrustFrontDoor); IAM policies,
 	// not OAuth, authorize them. If empty, they have no scopes and can only
 	// make requests that need none.
 	IAMScopes []string
@@ -157,7 +146,6 @@ type ResourceServer struct {
 	scopes      []string
 	toolScopes  map[string][]string
 	covers      ScopeMatcher
-	trustFront  bool
 	iamScopes   []string
 	maxBody     int64
 	logger      *slog.Logger
@@ -167,11 +155,12 @@ type ResourceServer struct {
 // NewResourceServer returns a ResourceServer for the MCP endpoint whose
 // canonical URI is resource (such as "https://mcp.example.com/mcp"; the
 // audience tokens must be issued for), verifying bearer tokens with
-// verifier, typically [JWTVerifier.Verify]. verifier may be nil only with
-// [Options].TrustFrontDoor.
+// verifier, typically [JWTVerifier.Verify]. A request without a bearer
+// token is authenticated by its front door instead when the function
+// trusts it (mcplambda.Options.TrustFrontDoor; see package identity);
+// verifier may be nil when that is the only way in.
 //
-// It panics if resource is not an absolute http(s) URL, or verifier is nil
-// without TrustFrontDoor.
+// It panics if resource is not an absolute http(s) URL.
 func NewResourceServer(resource string, verifier sdkauth.TokenVerifier, opts *Options) *ResourceServer {
 	var o Options
 	if opts != nil {
@@ -181,9 +170,6 @@ func NewResourceServer(resource string, verifier sdkauth.TokenVerifier, opts *Op
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		panic(fmt.Sprintf("auth: resource %q is not an absolute http(s) URL without query or fragment", resource))
 	}
-	if verifier == nil && !o.TrustFrontDoor {
-		panic("auth: NewResourceServer needs a verifier unless Options.TrustFrontDoor is set")
-	}
 	rs := &ResourceServer{
 		resource:    resource,
 		resPath:     strings.TrimSuffix(u.Path, "/"),
@@ -192,7 +178,6 @@ func NewResourceServer(resource string, verifier sdkauth.TokenVerifier, opts *Op
 		scopes:      slices.Clone(o.Scopes),
 		toolScopes:  make(map[string][]string, len(o.ToolScopes)),
 		covers:      o.ScopeMatcher,
-		trustFront:  o.TrustFrontDoor,
 		iamScopes:   slices.Clone(o.IAMScopes),
 		maxBody:     o.MaxBodyBytes,
 		logger:      o.Logger,
@@ -252,7 +237,7 @@ func (rs *ResourceServer) MetadataURL() string { return rs.metadataURL }
 // removed). CORS preflights (OPTIONS) pass to next unauthenticated.
 // Every other request must be authenticated and have the scopes it
 // needs; next then sees go-sdk's TokenInfo (auth.TokenInfoFromContext,
-// req.Extra.TokenInfo in handlers) and the caller's [Identity], and no
+// req.Extra.TokenInfo in handlers) and the caller (identity.FromContext), and no
 // Authorization header: the client's token is never passed on, and it is
 // removed from the Lambda event behind the request too
 // ([mcplambda.EventFromContext]).
@@ -292,7 +277,6 @@ func (rs *ResourceServer) Handler(next http.Handler) http.Handler {
 			return
 		}
 		ctx := context.WithValue(r.Context(), tokenInfoKey{}, ti)
-		ctx = context.WithValue(ctx, identityKey{}, identityFromTokenInfo(ti))
 		r = r.Clone(ctx)
 		r.Header.Set("Authorization", "Bearer verified") // read by passOn only, then removed
 		passOn.ServeHTTP(w, r)
@@ -327,22 +311,28 @@ func (rs *ResourceServer) authorize(r *http.Request) (*sdkauth.TokenInfo, int, *
 		return nil, http.StatusBadRequest, &challenge{err: "invalid_request", description: "access tokens in the query string are not accepted; send an Authorization: Bearer header", scopes: required}
 	}
 
+	// A verified bearer token comes first; without one, the identity the
+	// front door verified, if the function trusts it. (Behind an API
+	// Gateway JWT authorizer the header carries the token the front door
+	// verified, which this server may have no verifier for.)
 	var ti *sdkauth.TokenInfo
-	if rs.trustFront {
-		if req, ok := mcplambda.RequestFromContext(r.Context()); ok {
-			if id, ok := frontDoorIdentity(req, rs.iamScopes); ok {
-				ti = id.tokenInfo(time.Time{})
-			}
-		}
-	}
-	if ti == nil {
-		var status int
-		var ch *challenge
+	var status int
+	var ch *challenge
+	front, trusted := identity.FrontDoor(r.Context())
+	if hasBearer(r) || !trusted {
 		ti, status, ch = rs.verifyBearer(r)
-		if status != 0 {
-			ch.scopes = required
-			return nil, status, ch
+	}
+	if ti == nil && trusted {
+		if front.Source == identity.SourceIAM {
+			c := *front
+			c.Scopes = slices.Clone(rs.iamScopes)
+			front = &c
 		}
+		ti, status = front.TokenInfo(time.Time{}), 0
+	}
+	if status != 0 {
+		ch.scopes = required
+		return nil, status, ch
 	}
 	if missing := rs.covers.Missing(ti.Scopes, required); len(missing) > 0 {
 		return nil, http.StatusForbidden, &challenge{
@@ -352,6 +342,17 @@ func (rs *ResourceServer) authorize(r *http.Request) (*sdkauth.TokenInfo, int, *
 		}
 	}
 	return ti, 0, nil
+}
+
+// hasBearer reports whether r carries an Authorization header of the
+// Bearer scheme (a SigV4-signed request carries another).
+func hasBearer(r *http.Request) bool {
+	for _, v := range r.Header.Values("Authorization") {
+		if scheme, _, _ := strings.Cut(strings.TrimSpace(v), " "); strings.EqualFold(scheme, "Bearer") {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyBearer checks the Authorization header.
@@ -381,7 +382,7 @@ func (rs *ResourceServer) verifyBearer(r *http.Request) (*sdkauth.TokenInfo, int
 	case err == nil:
 		// JWTVerifier checks expiry with its own clock skew; other
 		// verifiers get go-sdk's strict check.
-		if _, ours := ti.Extra[IdentityKey].(*Identity); !ours {
+		if _, ours := ti.Extra[identity.TokenInfoKey].(*identity.Identity); !ours {
 			if ti.Expiration.IsZero() {
 				return nil, http.StatusUnauthorized, &challenge{err: "invalid_token", description: "token has no expiry"}
 			}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/identity"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 	"github.com/mcplambda/mcplambda"
@@ -45,10 +47,10 @@ func newMCPServer() *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "authtest", Version: "v1"}, nil)
 	mcp.AddTool(s, &mcp.Tool{Name: "whoami"}, func(ctx context.Context, req *mcp.CallToolRequest, _ empty) (*mcp.CallToolResult, whoami, error) {
 		var out whoami
-		if id, ok := auth.IdentityFromContext(ctx); ok {
+		if id, ok := identity.FromContext(ctx); ok {
 			out.Source = string(id.Source)
+			out.Principal = id.Principal
 		}
-		out.Principal, _ = auth.PrincipalFromContext(ctx)
 		if ev, ok := mcplambda.EventFromContext(ctx); ok {
 			b, _ := json.Marshal(ev)
 			out.EventHasToken = strings.Contains(string(b), "Bearer ") || strings.Contains(string(b), "AWS4-HMAC-SHA256")
@@ -237,6 +239,16 @@ func TestTokens(t *testing.T) {
 		{name: "wrong iss", header: bearer(with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })), want: 401, wantCh: unauthorized("invalid_token"), why: "invalid issuer"},
 		{name: "no sub", header: bearer(with(func(c jwt.MapClaims) { delete(c, "sub") })), want: 401, wantCh: unauthorized("invalid_token"), why: "no sub"},
 		{name: "id token", header: bearer(with(func(c jwt.MapClaims) { c["token_use"] = "id" })), want: 401, wantCh: unauthorized("invalid_token"), why: "token_use"},
+		{name: "typ at+jwt", header: bearer(signed(jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "typ": "at+jwt"})), want: 200},
+		{name: "typ application/at+JWT", header: bearer(signed(jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "typ": "application/at+JWT"})), want: 200},
+		{name: "OIDC ID token typ", header: bearer(signed(jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "typ": "id_token+jwt"})), want: 401, wantCh: unauthorized("invalid_token"), why: "not an access token type"},
+		{name: "logout token typ", header: bearer(signed(jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "typ": "logout+jwt"})), want: 401, wantCh: unauthorized("invalid_token"), why: "not an access token type"},
+		{name: "DPoP proof typ", header: bearer(signed(jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "typ": "dpop+jwt"})), want: 401, wantCh: unauthorized("invalid_token"), why: "not an access token type"},
+		{name: "Keycloak ID token", header: bearer(with(func(c jwt.MapClaims) { c["typ"] = "ID" })), want: 401, wantCh: unauthorized("invalid_token"), why: "not an access token type"},
+		{name: "Keycloak refresh token", header: bearer(with(func(c jwt.MapClaims) { c["typ"] = "Refresh" })), want: 401, wantCh: unauthorized("invalid_token"), why: "not an access token type"},
+		{name: "Keycloak access token", header: bearer(with(func(c jwt.MapClaims) { c["typ"] = "Bearer" })), want: 200},
+		{name: "crit extension", header: bearer(signed(jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "crit": []string{"exp-ext"}, "exp-ext": 1})), want: 401, wantCh: unauthorized("invalid_token"), why: "crit"},
+		{name: "crit empty", header: bearer(signed(jwt.SigningMethodRS256, key, map[string]any{"kid": kid, "crit": []string{}})), want: 401, wantCh: unauthorized("invalid_token"), why: "crit"},
 		{name: "other client", header: bearer(with(func(c jwt.MapClaims) { c["client_id"] = "other-client" })), want: 401, wantCh: unauthorized("invalid_token"), why: "other-client"},
 		{name: "alg none", header: bearer(signed(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, map[string]any{"kid": kid})), want: 401, wantCh: unauthorized("invalid_token"), why: "signing method none is invalid"},
 		{name: "RS256 to HS256 with the public key", header: bearer(signed(jwt.SigningMethodHS256, pubPEM, map[string]any{"kid": kid})), want: 401, wantCh: unauthorized("invalid_token"), why: "signing method HS256 is invalid"},
@@ -473,6 +485,43 @@ func TestCustomVerifier(t *testing.T) {
 		}
 		if tc.want == 200 && !strings.Contains(got.body, `"principal":"user-1"`) {
 			t.Errorf("POST with token %q: body %s, want principal user-1", tc.token, got.body)
+		}
+	}
+}
+
+// TestRequireAccessTokenType: with JWTOptions.RequireAccessTokenType only
+// tokens whose header says "at+jwt" (RFC 9068) are access tokens.
+func TestRequireAccessTokenType(t *testing.T) {
+	f := newFixture(t, testScopes, &auth.JWTOptions{RequireAccessTokenType: true})
+	key, kid := f.iss.Key()
+	signed := func(typ any) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, f.iss.Claims("alice", f.resource, "mcp:tools"))
+		tok.Header["kid"] = kid
+		if typ == nil {
+			delete(tok.Header, "typ")
+		} else {
+			tok.Header["typ"] = typ
+		}
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		typ  any
+		want int
+	}{
+		{"at+jwt", 200},
+		{"application/at+jwt", 200},
+		{"JWT", 401},
+		{nil, 401},
+		{"id_token+jwt", 401},
+		{42, 401},
+	} {
+		got := do(t, "POST", f.resource, bearer(signed(tc.typ)), callBody("whoami"))
+		if got.status != tc.want {
+			t.Errorf("POST with typ %v: status = %d, want %d (body %s)", tc.typ, got.status, tc.want, got.body)
 		}
 	}
 }

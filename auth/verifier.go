@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/mcplambda/mcplambda/identity"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 )
 
@@ -69,6 +70,14 @@ type JWTOptions struct {
 	// zero, [DefaultKeysMaxAge].
 	KeysMaxAge time.Duration
 
+	// RequireAccessTokenType, if set, accepts only tokens whose JOSE
+	// header says they are access tokens: typ "at+jwt" (RFC 9068). Set it
+	// for issuers that set it, such as package auth/server's; others
+	// (Amazon Cognito among them) send no typ or "JWT". Whether set or
+	// not, a token whose typ names another kind of token (an ID token, a
+	// logout token, a DPoP proof, ...) is refused.
+	RequireAccessTokenType bool
+
 	// ClientIDs, if not empty, restricts tokens to those issued to these
 	// OAuth clients (the client_id claim, or azp).
 	ClientIDs []string
@@ -97,9 +106,14 @@ type JWTOptions struct {
 //     server's canonical resource URI (RFC 8707), so tokens minted for
 //     other services are refused;
 //   - exp (required), nbf and iat, with bounded clock skew;
-//   - sub present; token_use, when present (Cognito), equal to "access",
-//     so ID tokens are refused; client_id or azp, when
-//     [JWTOptions].ClientIDs is set.
+//   - that it is an access token: the JOSE header's typ absent, "JWT" or
+//     "at+jwt" (only "at+jwt" with [JWTOptions].RequireAccessTokenType),
+//     Cognito's token_use "access" when present, and a typ claim (as
+//     Keycloak sets it), when present, "Bearer" (or "access", "at+jwt",
+//     "JWT") — so ID, refresh and logout tokens are
+//     refused; no crit header naming an extension (RFC 7515 §4.1.11: the
+//     verifier understands none);
+//   - sub present; client_id or azp, when [JWTOptions].ClientIDs is set.
 //
 // The key set is fetched on first use and cached in the verifier, which
 // lives as long as the Lambda execution environment when the verifier is
@@ -118,6 +132,7 @@ type JWTVerifier struct {
 	minRefresh time.Duration
 	maxAge     time.Duration
 	clientIDs  []string
+	atJWT      bool // RequireAccessTokenType
 	maxToken   int
 	client     *http.Client
 	logger     *slog.Logger
@@ -173,6 +188,7 @@ func NewJWTVerifier(issuer, audience string, opts *JWTOptions) (*JWTVerifier, er
 		minRefresh: o.MinRefreshInterval,
 		maxAge:     o.KeysMaxAge,
 		clientIDs:  slices.Clone(o.ClientIDs),
+		atJWT:      o.RequireAccessTokenType,
 		maxToken:   o.MaxTokenBytes,
 		client:     o.HTTPClient,
 		logger:     o.Logger,
@@ -224,7 +240,8 @@ func (v *JWTVerifier) Issuer() string { return v.issuer }
 //
 // The TokenInfo has the token's scopes (the "scope" claim, or "scp"), its
 // expiry, UserID set to the caller's principal (see
-// [PrincipalFromContext]) and Extra[IdentityKey] holding an *[Identity].
+// identity.Identity.Principal) and Extra[identity.TokenInfoKey] holding
+// an *identity.Identity.
 func (v *JWTVerifier) Verify(ctx context.Context, token string, _ *http.Request) (*sdkauth.TokenInfo, error) {
 	if len(token) > v.maxToken {
 		return nil, fmt.Errorf("%w: token larger than %d bytes", sdkauth.ErrInvalidToken, v.maxToken)
@@ -241,6 +258,9 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string, _ *http.Request)
 	claims := jwt.MapClaims{}
 	var keysErr error
 	_, err := parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		if err := v.checkHeader(t.Header); err != nil {
+			return nil, err
+		}
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("token has no kid")
@@ -271,6 +291,15 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string, _ *http.Request)
 	if use, ok := claims["token_use"]; ok && use != "access" {
 		return nil, fmt.Errorf("%w: token_use is %v, want access", sdkauth.ErrInvalidToken, use)
 	}
+	if typ, ok := claims["typ"]; ok {
+		// Keycloak's: "Bearer" for access tokens, "ID", "Refresh", ...
+		s, _ := typ.(string)
+		switch strings.ToLower(s) {
+		case "bearer", "access", "at+jwt", "jwt":
+		default:
+			return nil, fmt.Errorf("%w: typ claim %v is not an access token type", sdkauth.ErrInvalidToken, typ)
+		}
+	}
 	if len(v.clientIDs) > 0 {
 		cid, _ := claims["client_id"].(string)
 		if cid == "" {
@@ -281,15 +310,43 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string, _ *http.Request)
 		}
 	}
 	exp, _ := claims.GetExpirationTime() // required and checked by the parser
-	id := &Identity{
-		Principal: jwtPrincipal(v.issuer, sub),
-		Source:    SourceBearer,
+	id := &identity.Identity{
+		Principal: identity.JWTPrincipal(v.issuer, sub),
+		Source:    identity.SourceBearer,
 		Issuer:    v.issuer,
 		Subject:   sub,
 		Scopes:    scopesFromClaims(claims),
 		Claims:    claims,
 	}
-	return id.tokenInfo(exp.Time), nil
+	return id.TokenInfo(exp.Time), nil
+}
+
+// checkHeader refuses JOSE headers that say the token is not an access
+// token (typ), or that need an extension the verifier does not
+// understand (crit).
+func (v *JWTVerifier) checkHeader(h map[string]any) error {
+	if crit, ok := h["crit"]; ok {
+		return fmt.Errorf("header crit %v names extensions this verifier does not understand", crit)
+	}
+	typ, ok := h["typ"]
+	if !ok {
+		if v.atJWT {
+			return errors.New(`token has no typ header, want "at+jwt"`)
+		}
+		return nil
+	}
+	s, _ := typ.(string)
+	// RFC 7515 §4.1.9: "application/" may be omitted, and media types
+	// are case-insensitive.
+	switch strings.TrimPrefix(strings.ToLower(s), "application/") {
+	case "at+jwt":
+		return nil
+	case "jwt":
+		if !v.atJWT {
+			return nil
+		}
+	}
+	return fmt.Errorf("token typ %q is not an access token type", s)
 }
 
 // scopesFromClaims reads the "scope" claim (a space-separated string, RFC

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/mcplambda/mcplambda/identity"
 )
 
 // Errors of [App].
@@ -32,12 +32,6 @@ const (
 
 // AppOptions configures [NewApp]. A nil *AppOptions means defaults.
 type AppOptions struct {
-	// Principal returns the authenticated caller of a request, "" for
-	// none. If nil, the UserID of go-sdk's auth.TokenInfo is used (set by
-	// package auth and any go-sdk token verifier); pass mcplambda.Principal
-	// to also accept the identity a front door verified (IAM, API Gateway
-	// authorizers).
-	Principal func(context.Context) string
 	// MaxValueBytes limits the JSON encoding of one value. If zero,
 	// DefaultAppMaxValueBytes (16 KiB); it cannot exceed MaxValueBytes.
 	MaxValueBytes int
@@ -55,12 +49,11 @@ type AppOptions struct {
 // else to the authenticated principal. One caller can never read or
 // change another's values. Safe for concurrent use.
 //
-//	app := state.NewApp(store, &state.AppOptions{Principal: mcplambda.Principal})
+//	app := state.NewApp(store, nil)
 //	// in a tool handler:
 //	n, err := state.Update(ctx, app, "visits", func(n *int) error { *n++; return nil })
 type App struct {
 	store      Store
-	principal  func(context.Context) string
 	maxBytes   int
 	ttl        time.Duration
 	maxRetries int
@@ -68,11 +61,8 @@ type App struct {
 
 // NewApp returns app state kept in store.
 func NewApp(store Store, opts *AppOptions) *App {
-	a := &App{store: store, maxBytes: DefaultAppMaxValueBytes, maxRetries: DefaultAppMaxRetries, principal: tokenUser}
+	a := &App{store: store, maxBytes: DefaultAppMaxValueBytes, maxRetries: DefaultAppMaxRetries}
 	if opts != nil {
-		if opts.Principal != nil {
-			a.principal = opts.Principal
-		}
 		if opts.MaxValueBytes > 0 {
 			a.maxBytes = min(opts.MaxValueBytes, MaxValueBytes)
 		}
@@ -82,13 +72,6 @@ func NewApp(store Store, opts *AppOptions) *App {
 		a.ttl = opts.TTL
 	}
 	return a
-}
-
-func tokenUser(ctx context.Context) string {
-	if ti := auth.TokenInfoFromContext(ctx); ti != nil {
-		return ti.UserID
-	}
-	return ""
 }
 
 type sessionKey struct{}
@@ -127,7 +110,7 @@ func (a *App) key(ctx context.Context, name string) (string, time.Duration, erro
 		if s.TTL > 0 && (ttl == 0 || s.TTL < ttl) {
 			ttl = s.TTL
 		}
-	} else if p := a.principal(ctx); p != "" {
+	} else if p := identity.Principal(ctx); p != "" {
 		scope = "p:" + p
 	} else {
 		return "", 0, ErrNoScope

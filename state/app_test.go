@@ -10,20 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/identity"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/mcplambda/mcplambda/state"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 )
 
-type principalKey struct{}
-
+// as is the context of a request by principal p ("" for anonymous), as a
+// trusted front door would leave it.
 func as(p string) context.Context {
-	return context.WithValue(context.Background(), principalKey{}, p)
-}
-
-func principal(ctx context.Context) string {
-	p, _ := ctx.Value(principalKey{}).(string)
-	return p
+	return identity.WithFrontDoor(context.Background(), &identity.Identity{Principal: p, Source: identity.SourceIAM})
 }
 
 func newApp(opts *state.AppOptions) (*state.App, *state.Memory) {
@@ -31,7 +28,6 @@ func newApp(opts *state.AppOptions) (*state.App, *state.Memory) {
 	if opts == nil {
 		opts = &state.AppOptions{}
 	}
-	opts.Principal = principal
 	return state.NewApp(store, opts), store
 }
 
@@ -191,7 +187,7 @@ func (c conflicting) Put(ctx context.Context, key string, v []byte, o state.PutO
 }
 
 func TestAppUpdateGivesUp(t *testing.T) {
-	app := state.NewApp(conflicting{state.NewMemory(nil)}, &state.AppOptions{Principal: principal, MaxRetries: 3})
+	app := state.NewApp(conflicting{state.NewMemory(nil)}, &state.AppOptions{MaxRetries: 3})
 	_, err := state.Update(as("alice"), app, "n", func(n *int) error { return nil })
 	if !errors.Is(err, state.ErrConflict) {
 		t.Errorf("Update under endless contention error = %v, want ErrConflict", err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mcplambda/mcplambda/identity"
+
 	"github.com/mcplambda/mcplambda/state"
 )
 
@@ -33,11 +35,10 @@ func ExampleStore() {
 
 func ExampleUpdate() {
 	store := state.NewMemory(nil)
-	// Principal would be mcplambda.Principal in a real server.
-	app := state.NewApp(store, &state.AppOptions{
-		Principal: func(context.Context) string { return "https://issuer#alice" },
-	})
-	ctx := context.Background() // a tool handler's ctx
+	app := state.NewApp(store, nil)
+	// In a tool handler, ctx holds the caller (package identity); here
+	// the caller is made up, as a trusted front door would report it.
+	ctx := identity.WithFrontDoor(context.Background(), &identity.Identity{Principal: "https://issuer#alice"})
 	for range 3 {
 		n, err := state.Update(ctx, app, "visits", func(n *int) error { *n++; return nil })
 		fmt.Println(n, err)

@@ -24,17 +24,18 @@ type Config struct {
 
 // The environment variables [ConfigFromEnv] reads.
 const (
-	EnvConfig         = "MCPLAMBDA_CONFIG"          // path of a JSON config file (see [LoadConfig]); the variables below override it
-	EnvCommand        = "MCPLAMBDA_COMMAND"         // the program, or a JSON array: program and arguments
-	EnvArgs           = "MCPLAMBDA_ARGS"            // the arguments, a JSON array of strings
-	EnvEnv            = "MCPLAMBDA_ENV"             // extra environment for the server, a JSON object of strings
-	EnvDir            = "MCPLAMBDA_DIR"             // the server's working directory
-	EnvIsolation      = "MCPLAMBDA_ISOLATION"       // warm (default), per-principal or per-request
-	EnvTimeout        = "MCPLAMBDA_TIMEOUT"         // per-request bound, a Go duration ("30s")
-	EnvDeadlineMargin = "MCPLAMBDA_DEADLINE_MARGIN" // time kept before the invocation deadline (default "500ms")
-	EnvPath           = "MCPLAMBDA_PATH"            // the MCP endpoint path (default "/mcp")
-	EnvAllowedOrigins = "MCPLAMBDA_ALLOWED_ORIGINS" // comma-separated browser origins allowed by CORS
-	EnvResponseStream = "MCPLAMBDA_RESPONSE_STREAM" // "true" for a function URL in RESPONSE_STREAM mode
+	EnvConfig         = "MCPLAMBDA_CONFIG"           // path of a JSON config file (see [LoadConfig]); the variables below override it
+	EnvCommand        = "MCPLAMBDA_COMMAND"          // the program, or a JSON array: program and arguments
+	EnvArgs           = "MCPLAMBDA_ARGS"             // the arguments, a JSON array of strings
+	EnvEnv            = "MCPLAMBDA_ENV"              // extra environment for the server, a JSON object of strings
+	EnvDir            = "MCPLAMBDA_DIR"              // the server's working directory
+	EnvIsolation      = "MCPLAMBDA_ISOLATION"        // warm (default), per-principal or per-request
+	EnvTimeout        = "MCPLAMBDA_TIMEOUT"          // per-request bound, a Go duration ("30s")
+	EnvDeadlineMargin = "MCPLAMBDA_DEADLINE_MARGIN"  // time kept before the invocation deadline (default "500ms")
+	EnvPath           = "MCPLAMBDA_PATH"             // the MCP endpoint path (default "/mcp")
+	EnvAllowedOrigins = "MCPLAMBDA_ALLOWED_ORIGINS"  // comma-separated browser origins allowed by CORS
+	EnvResponseStream = "MCPLAMBDA_RESPONSE_STREAM"  // "true" for a function URL in RESPONSE_STREAM mode
+	EnvTrustFrontDoor = "MCPLAMBDA_TRUST_FRONT_DOOR" // "true": the front door's identity is the caller (mcplambda.Options.TrustFrontDoor)
 )
 
 // fileConfig is the JSON config file.
@@ -49,6 +50,7 @@ type fileConfig struct {
 	Path           string            `json:"path"`
 	AllowedOrigins []string          `json:"allowedOrigins"`
 	ResponseStream bool              `json:"responseStream"`
+	TrustFrontDoor bool              `json:"trustFrontDoor"`
 }
 
 // LoadConfig reads a JSON config file:
@@ -113,6 +115,7 @@ func (cfg *Config) applyFile(fc *fileConfig) error {
 	cfg.Server.Path = fc.Path
 	cfg.Server.AllowedOrigins = fc.AllowedOrigins
 	cfg.Server.ResponseStream = fc.ResponseStream
+	cfg.Server.TrustFrontDoor = fc.TrustFrontDoor
 	return nil
 }
 
@@ -193,12 +196,16 @@ func configFromEnv(lookup func(string) (string, bool)) (Config, error) {
 			}
 		}
 	}
-	if v, ok := lookup(EnvResponseStream); ok && v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("stdio: %s: %w", EnvResponseStream, err)
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{EnvResponseStream, &cfg.Server.ResponseStream}, {EnvTrustFrontDoor, &cfg.Server.TrustFrontDoor}} {
+		if v, ok := lookup(b.name); ok && v != "" {
+			var err error
+			if *b.dst, err = strconv.ParseBool(v); err != nil {
+				return Config{}, fmt.Errorf("stdio: %s: %w", b.name, err)
+			}
 		}
-		cfg.Server.ResponseStream = b
 	}
 	if cfg.Command.Path == "" {
 		return cfg, ErrNoCommand

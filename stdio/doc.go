@@ -14,15 +14,16 @@
 //		log.Fatal(err)
 //	}
 //	defer p.Close()
-//	lambda.Start(mcplambda.NewLambdaHandler(p.Handler(nil), nil))
+//	mcplambda.Start(p.Server(), nil)
 //
-// or, with the same front doors in Lambda and a local HTTP server elsewhere:
+// or, in one call that also stops the child when the server stops:
 //
 //	err := stdio.Run(ctx, stdio.Config{Command: stdio.Command{Path: "node", Args: []string{"server.js"}}}, nil)
 //
-// Serve [Proxy.Handler] rather than mcplambda.NewHandler(p.Server(), ...):
-// it lets forwarded calls see the invocation deadline, which go-sdk does
-// not pass on to handlers.
+// Both serve through mcplambda.Serve, the one serving path of every
+// mcplambda server: the Lambda runtime loop with logs and EMF metrics in
+// Lambda, a local HTTP server elsewhere. Forwarded calls see the request's
+// deadline (in Lambda, the invocation's).
 //
 // # Lifecycle
 //
@@ -47,7 +48,7 @@
 // [Warm] (the default; fastest, every caller of an execution environment
 // shares the process and whatever state it keeps), [PerPrincipal] (a
 // process serves one authenticated principal at a time and is restarted
-// when the principal changes; see [PrincipalFromContext]) and
+// when the principal changes, as package identity decides it) and
 // [PerRequest] (a fresh process per request, the behaviour of the
 // reference project @aws/run-mcp-servers-with-aws-lambda; nothing shared,
 // slowest).

@@ -318,3 +318,24 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestLambdaChildCannotStart: a stdio server that cannot start makes no
+// bare init failure (a 502 at the front door): every request gets a
+// JSON-RPC error that says why and points at the function log.
+func TestLambdaChildCannotStart(t *testing.T) {
+	f, out := newFunction(t, lambdatest.Options{}, "MCPLAMBDA_COMMAND=/nonexistent/mcp-server")
+	for _, payload := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`,
+		callTool(2, "echo", map[string]string{"message": "x"}),
+	} {
+		got := invokeFunction(t, f, payload)
+		var r rpcResponse
+		if err := json.Unmarshal([]byte(got), &r); err != nil || r.Error == nil || r.Error.Code != -32603 ||
+			!strings.Contains(r.Error.Message, "could not start") || !strings.Contains(r.Error.Message, "/nonexistent/mcp-server") || !strings.Contains(r.Error.Message, "function log") {
+			t.Errorf("Invoke(%s) = %s, want a JSON-RPC error saying the server could not start", payload, got)
+		}
+	}
+	if !strings.Contains(out.String(), "could not start") {
+		t.Errorf("function log lacks the start failure:\n%s", out)
+	}
+}

@@ -27,7 +27,7 @@ func ExampleNewProxy() {
 
 	// p.Handler (rather than mcplambda.NewHandler(p.Server(), nil)) lets
 	// forwarded calls see the invocation's deadline.
-	h := mcplambda.NewLambdaHandler(p.Handler(nil), nil)
+	h := mcplambda.NewLambdaHandler(mcplambda.NewHandler(p.Server(), nil), nil)
 	_ = h // lambda.Start(h)
 }
 

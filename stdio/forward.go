@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/identity"
+
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -248,7 +248,7 @@ func forward[R any](p *Proxy, ctx context.Context, ss *mcp.ServerSession, progre
 	var zero R
 	cctx, cancel, deadline, limit := p.callContext(ctx)
 	defer cancel()
-	c, err := p.acquire(cctx, p.opts.Principal(ctx))
+	c, err := p.acquire(cctx, identity.Principal(ctx))
 	if err != nil {
 		if cctx.Err() != nil && errors.Is(err, cctx.Err()) {
 			err = fmt.Errorf("%w: waiting for a server process", ErrTimeout)
@@ -293,55 +293,24 @@ func forward[R any](p *Proxy, ctx context.Context, ss *mcp.ServerSession, progre
 	return res, err
 }
 
-// callContext derives the context of a forwarded call from the handler's
-// context and, when the request came through [Proxy.Handler], the HTTP
-// request's: go-sdk runs handlers in a context detached from the
-// request's deadline and cancellation. It returns the call's deadline
-// (zero if none) and the time it allows.
+// callContext derives the context of a forwarded call from the handler's,
+// which carries the request's deadline and cancellation when it came
+// through mcplambda.NewHandler (in Lambda, the invocation's deadline). It
+// returns the call's deadline (zero if none) and the time it allows.
 func (p *Proxy) callContext(ctx context.Context) (context.Context, context.CancelFunc, time.Time, time.Duration) {
 	deadline, ok := ctx.Deadline()
-	orig, _ := ctx.Value(callerKey{}).(context.Context)
-	if orig != nil {
-		if d, dok := orig.Deadline(); dok && (!ok || d.Before(deadline)) {
-			deadline, ok = d, true
-		}
-	}
 	if ok {
 		deadline = deadline.Add(-p.opts.DeadlineMargin)
 	}
 	if t := p.opts.Timeout; t > 0 && (!ok || time.Now().Add(t).Before(deadline)) {
 		deadline, ok = time.Now().Add(t), true
 	}
-	var cctx context.Context
-	var cancel context.CancelFunc
-	if ok {
-		cctx, cancel = context.WithDeadline(ctx, deadline)
-	} else {
-		cctx, cancel = context.WithCancel(ctx)
-		deadline = time.Time{}
+	if !ok {
+		cctx, cancel := context.WithCancel(ctx)
+		return cctx, cancel, time.Time{}, 0
 	}
-	if orig != nil {
-		stop := context.AfterFunc(orig, cancel) // the caller went away
-		return cctx, func() { stop(); cancel() }, deadline, time.Until(deadline)
-	}
+	cctx, cancel := context.WithDeadline(ctx, deadline)
 	return cctx, cancel, deadline, time.Until(deadline)
-}
-
-// callerKey is the context key under which [Proxy.Handler] keeps the HTTP
-// request's context.
-type callerKey struct{}
-
-// Handler returns mcplambda.NewHandler(p.Server(), opts), the MCP
-// endpoint to give to mcplambda.NewLambdaHandler or an HTTP server, plus
-// what lets forwarded calls see the request's deadline (the Lambda
-// invocation's) and cancellation, which go-sdk does not pass on to
-// handlers. Prefer it to calling NewHandler yourself: without it, a hung
-// server is detected only through [ProxyOptions.Timeout].
-func (p *Proxy) Handler(opts *mcplambda.Options) http.Handler {
-	h := mcplambda.NewHandler(p.server, opts)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, r.Context())))
-	})
 }
 
 // toRPCError turns a failure to reach the child into a JSON-RPC internal
@@ -462,11 +431,18 @@ func (p *Proxy) readResource(ctx context.Context, req *mcp.ReadResourceRequest) 
 }
 
 // readAnyResource sends resources/read to the child whether or not the
-// URI is listed (servers need not list every resource they serve).
+// URI is listed (servers need not list every resource they serve). It
+// bypasses go-sdk's own resources/read, so it also settles the result's
+// cache scope as go-sdk does: a child speaking an earlier protocol sends
+// none, and 2026-07-28 makes "public" the default.
 func (p *Proxy) readAnyResource(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		if r, ok := req.(*mcp.ReadResourceRequest); ok && method == "resources/read" && r.Params != nil {
-			return p.readResource(ctx, r)
+			res, err := p.readResource(ctx, r)
+			if res != nil && res.CacheScope == "" {
+				res.CacheScope = "public"
+			}
+			return res, err
 		}
 		return next(ctx, method, req)
 	}

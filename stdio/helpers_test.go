@@ -73,7 +73,7 @@ func newProxy(t testing.TB, opts *stdio.ProxyOptions, args ...string) (*stdio.Pr
 // lambdaHandler is the proxy behind every mcplambda front door, in
 // process.
 func lambdaHandler(p *stdio.Proxy, opts *mcplambda.Options) lambda.Handler {
-	return mcplambda.NewLambdaHandler(p.Handler(opts), opts)
+	return mcplambda.NewLambdaHandler(mcplambda.NewHandler(p.Server(), opts), opts)
 }
 
 // rpcResponse is a JSON-RPC response.

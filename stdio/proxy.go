@@ -88,10 +88,6 @@ type ProxyOptions struct {
 	// "" means [Warm].
 	Isolation Isolation
 
-	// Principal returns the identity of the caller for [PerPrincipal]
-	// isolation. If nil, [PrincipalFromContext] is used.
-	Principal func(ctx context.Context) string
-
 	// DeadlineMargin is kept free before the request context's deadline
 	// (the Lambda invocation deadline): a server that has not answered by
 	// then is killed and the request gets an error, so that the function
@@ -202,9 +198,6 @@ func NewProxy(ctx context.Context, cmd Command, opts *ProxyOptions) (*Proxy, err
 	default:
 		return nil, fmt.Errorf("stdio: unknown isolation %q (want %s, %s or %s)", o.Isolation, Warm, PerPrincipal, PerRequest)
 	}
-	if o.Principal == nil {
-		o.Principal = PrincipalFromContext
-	}
 	if o.DeadlineMargin == 0 {
 		o.DeadlineMargin = 500 * time.Millisecond
 	}
@@ -254,9 +247,8 @@ func NewProxy(ctx context.Context, cmd Command, opts *ProxyOptions) (*Proxy, err
 	return p, nil
 }
 
-// Server returns the *mcp.Server that serves the child's features. To
-// serve it over HTTP or Lambda, prefer [Proxy.Handler], which also passes
-// the request's deadline to forwarded calls.
+// Server returns the *mcp.Server that serves the child's features: give
+// it to mcplambda.Start, Serve or NewHandler.
 func (p *Proxy) Server() *mcp.Server { return p.server }
 
 // Close stops the child process (closing its stdin, then SIGTERM, then

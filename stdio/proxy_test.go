@@ -200,7 +200,7 @@ func TestFrontDoors(t *testing.T) {
 // child.
 func TestGoClient(t *testing.T) {
 	p, _ := newProxy(t, nil)
-	srv := httptest.NewServer(p.Handler(nil))
+	srv := httptest.NewServer(mcplambda.NewHandler(p.Server(), nil))
 	defer srv.Close()
 	for _, version := range []string{"2026-07-28", "2025-11-25", "2025-03-26"} {
 		t.Run(version, func(t *testing.T) {
@@ -390,23 +390,28 @@ func TestCloseStubbornChild(t *testing.T) {
 }
 
 // TestIsolation checks which callers share a process in each mode, with
-// identities from IAM-authenticated function URL events.
+// identities from IAM-authenticated function URL events. Those identities
+// count only when the function trusts its front door: without
+// TrustFrontDoor anyone who may invoke the function could forge one and be
+// served by another principal's process, so every caller is anonymous.
 func TestIsolation(t *testing.T) {
 	const alice, bob = "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/bob"
 	callers := []string{alice, alice, bob, bob, alice, ""}
 	tests := []struct {
 		isolation stdio.Isolation
+		trust     bool // mcplambda.Options.TrustFrontDoor
 		// same[i] reports whether call i+1 ran in the same process as call i.
 		same []bool
 	}{
-		{stdio.Warm, []bool{true, true, true, true, true}},
-		{stdio.PerPrincipal, []bool{true, false, true, false, false}},
-		{stdio.PerRequest, []bool{false, false, false, false, false}},
+		{stdio.Warm, true, []bool{true, true, true, true, true}},
+		{stdio.PerPrincipal, true, []bool{true, false, true, false, false}},
+		{stdio.PerPrincipal, false, []bool{true, true, true, true, true}},
+		{stdio.PerRequest, true, []bool{false, false, false, false, false}},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.isolation), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/trust=%v", tt.isolation, tt.trust), func(t *testing.T) {
 			p, _ := newProxy(t, &stdio.ProxyOptions{Isolation: tt.isolation})
-			h := lambdaHandler(p, nil)
+			h := lambdaHandler(p, &mcplambda.Options{TrustFrontDoor: tt.trust})
 			var pids []string
 			for i, who := range callers {
 				status, body := invokeDoor(t, h, context.Background(), "url", callTool(i, "pid", nil), "application/json", who)
@@ -423,8 +428,9 @@ func TestIsolation(t *testing.T) {
 			if diff := cmp.Diff(tt.same, same); diff != "" {
 				t.Errorf("pids %v: same process (-want +got):\n%s", pids, diff)
 			}
-			if tt.isolation != stdio.Warm {
-				for _, pid := range pids[:len(pids)-1] {
+			// Every process but the last one serving has ended.
+			for _, pid := range pids[:len(pids)-1] {
+				if pid != pids[len(pids)-1] {
 					n, _ := strconv.Atoi(pid)
 					waitGone(t, n)
 				}
@@ -494,5 +500,29 @@ func TestRequestTooLarge(t *testing.T) {
 	}
 	if got := toolText(t, invoke(t, h, context.Background(), callTool(2, "echo", map[string]string{"message": "ok"}))); got != "Echo: ok" {
 		t.Errorf("after an oversized request, echo = %q", got)
+	}
+}
+
+// TestReadResourceCacheScope: on 2026-07-28 a resources/read answered by
+// the child (which speaks an earlier version and sends no cacheScope)
+// carries the protocol's default, "public", as list results and native
+// servers do.
+func TestReadResourceCacheScope(t *testing.T) {
+	p, _ := newProxy(t, nil)
+	h := lambdaHandler(p, nil)
+	for _, uri := range []string{"test://static", "test://items/7"} {
+		body := `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"` + uri + `","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}`
+		out, err := h.Invoke(context.Background(), []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			Result struct {
+				CacheScope *string `json:"cacheScope"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal(out, &r); err != nil || r.Result.CacheScope == nil || *r.Result.CacheScope != "public" {
+			t.Errorf("resources/read %s = %s, want cacheScope public", uri, out)
+		}
 	}
 }

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/telemetry"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // RunOptions configures [Run]. A nil *RunOptions means all defaults.
@@ -23,23 +20,18 @@ type RunOptions struct {
 	// function's role. If nil, a configuration holding a reference is an
 	// error.
 	ResolveEnv func(ctx context.Context, env []string) ([]string, error)
-
-	// Logger receives the adapter's log lines. nil means a text handler
-	// on stderr (the function log).
-	Logger *slog.Logger
-
-	// Ready is called with the MCP endpoint's URL once a local server
-	// listens. nil prints "mcplambda: listening on URL" to stdout, as
-	// mcplambda.Start does.
-	Ready func(url string)
 }
 
-// Run starts the server of cfg behind a [Proxy] and serves it: inside
+// Run starts the server of cfg behind a [Proxy] and serves it with
+// mcplambda.Serve, the one serving path of every mcplambda server: inside
 // AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it runs the Lambda runtime
-// loop for every mcplambda front door and does not return (on SIGTERM it
-// stops the server and exits); elsewhere it serves HTTP on
-// cfg.Server.Addr (default 127.0.0.1:$PORT or 127.0.0.1:8080) until ctx
-// ends, then stops the server and returns nil.
+// loop for every front door, with the function's logs and EMF metrics
+// (including the ChildRestarts count), and does not return (on SIGTERM it
+// stops the server process and exits); elsewhere it serves HTTP on
+// cfg.Server.Addr until ctx ends, then stops the server process and
+// returns nil. cfg.Server.Ready and cfg.Server.Logger work as for
+// mcplambda.Serve; the proxy logs to cfg.Server.Logger unless
+// cfg.Proxy.Logger is set.
 //
 // Secret references in cfg.Command.Env are resolved once, before the
 // server starts, with opts.ResolveEnv.
@@ -48,8 +40,11 @@ func Run(ctx context.Context, cfg Config, opts *RunOptions) error {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if cfg.Server.Logger == nil {
+		cfg.Server.Logger = telemetry.DefaultLogger()
+	}
+	if cfg.Proxy.Logger == nil {
+		cfg.Proxy.Logger = cfg.Server.Logger
 	}
 	if hasSecretRefs(cfg.Command.Env) {
 		if o.ResolveEnv == nil {
@@ -61,72 +56,34 @@ func Run(ctx context.Context, cfg Config, opts *RunOptions) error {
 		}
 		cfg.Command.Env = env
 	}
-	if cfg.Proxy.Logger == nil {
-		cfg.Proxy.Logger = o.Logger
-	}
-	if cfg.Server.Logger == nil {
-		cfg.Server.Logger = o.Logger
-	}
 	p, err := NewProxy(ctx, cfg.Command, &cfg.Proxy)
 	if err != nil {
-		return err
+		// Serve anyway, so that clients learn why instead of getting a
+		// bare 502 for a failed init.
+		cfg.Server.Logger.ErrorContext(ctx, "stdio: the server could not start", "err", err)
+		return mcplambda.Serve(ctx, failedServer(err), &cfg.Server)
 	}
-	defer p.Close()
-	h := p.Handler(&cfg.Server)
-
-	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		lopts := append(cfg.Server.LambdaOptions[:len(cfg.Server.LambdaOptions):len(cfg.Server.LambdaOptions)],
-			lambda.WithEnableSIGTERM(func() {
-				p.Close()
-				os.Exit(0)
-			}))
-		// The options go both ways: a streaming handler (ResponseStream)
-		// carries its own and ignores StartWithOptions'.
-		server := cfg.Server
-		server.LambdaOptions = lopts
-		lambda.StartWithOptions(mcplambda.NewLambdaHandler(h, &server), lopts...)
-		return nil // not reached: lambda.Start exits the process on failure
+	server := cfg.Server
+	server.Shutdown = func() {
+		p.Close()
+		if cfg.Server.Shutdown != nil {
+			cfg.Server.Shutdown()
+		}
 	}
-	return serveLocal(ctx, h, &cfg.Server, o.Ready)
+	return mcplambda.Serve(ctx, p.Server(), &server)
 }
 
-func serveLocal(ctx context.Context, h http.Handler, so *mcplambda.Options, ready func(string)) error {
-	addr := so.Addr
-	if addr == "" {
-		port := os.Getenv("PORT")
-		if port == "" {
-			port = "8080"
+// failedServer answers every request with a JSON-RPC internal error that
+// says the stdio server could not start, and why.
+func failedServer(cause error) *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "mcplambda-stdio", Version: "unavailable"}, nil)
+	msg := fmt.Sprintf("the stdio MCP server could not start: %v; see the function log", cause)
+	s.AddReceivingMiddleware(func(mcp.MethodHandler) mcp.MethodHandler {
+		return func(context.Context, string, mcp.Request) (mcp.Result, error) {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
 		}
-		addr = net.JoinHostPort("127.0.0.1", port)
-	}
-	path := so.Path
-	if path == "" {
-		path = "/mcp"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("stdio: %w", err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	url := "http://" + ln.Addr().String() + path
-	if ready == nil {
-		fmt.Println("mcplambda: listening on " + url)
-	} else {
-		ready(url)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("stdio: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("stdio: shutdown: %w", err)
-	}
-	return nil
+	})
+	return s
 }
 
 // hasSecretRefs reports whether a KEY=VALUE pair's value is a secret

@@ -55,6 +55,18 @@ func NewLogger(w io.Writer, opts *LoggerOptions) *slog.Logger {
 	return slog.New(WithRequestID(h))
 }
 
+// DefaultLogger is the logger mcplambda.Start and Serve use when their
+// Options.Logger is nil: NewLogger on standard output inside AWS Lambda
+// (AWS_LAMBDA_RUNTIME_API is set; standard output is the function log),
+// on standard error elsewhere (standard output is for the program's own
+// output, such as the "listening on" line).
+func DefaultLogger() *slog.Logger {
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		return NewLogger(os.Stdout, nil)
+	}
+	return NewLogger(os.Stderr, nil)
+}
+
 func levelFromEnv(s string) slog.Level {
 	switch strings.ToUpper(s) {
 	case "TRACE", "DEBUG":

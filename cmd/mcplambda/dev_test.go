@@ -399,3 +399,29 @@ func TestDevRebinding(t *testing.T) {
 		}
 	}
 }
+
+// TestDevNoCodeTelemetry runs a stdio server in the no-code mode under
+// dev: it is served by the same path as a native server, so its function
+// log has the per-request lines with the invocation's requestId, and the
+// EMF metrics count the child's restart after a crash.
+func TestDevNoCodeTelemetry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := startDev(t, "--addr", "127.0.0.1:0", "--", binary(t, "echoserver"))
+	cs := p.connect(t, ctx)
+	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "crash", Arguments: map[string]any{}}); err == nil && !res.IsError {
+		t.Fatalf("CallTool(crash) = %v, want an error", toolText(res))
+	}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"message": "again"}})
+	if err != nil || res.IsError {
+		t.Fatalf("CallTool(echo) after the crash = %v, %v; stderr:\n%s", res, err, p.stderr.String())
+	}
+	p.stop(t, os.Interrupt)
+	logs := p.stderr.String()
+	if !strings.Contains(logs, `msg="mcp request" method=tools/call name=echo`) || !strings.Contains(logs, "requestId=") {
+		t.Errorf("function log lacks request lines with a requestId:\n%s", logs)
+	}
+	if !strings.Contains(logs, `"ChildRestarts":1`) {
+		t.Errorf("function log lacks the EMF ChildRestarts metric after a crash:\n%s", logs)
+	}
+}

@@ -62,8 +62,6 @@ func (c *StdioCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("stdio: %w", err)
 	}
-	return stdio.Run(ctx, cfg, &stdio.RunOptions{
-		ResolveEnv: awssecrets.ResolveEnv,
-		Ready:      func(url string) { fmt.Fprintln(c.Stdout, "mcplambda: listening on "+url) },
-	})
+	cfg.Server.Ready = func(url string) { fmt.Fprintln(c.Stdout, "mcplambda: listening on "+url) }
+	return stdio.Run(ctx, cfg, &stdio.RunOptions{ResolveEnv: awssecrets.ResolveEnv})
 }

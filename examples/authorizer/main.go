@@ -4,7 +4,8 @@
 // uses ([auth.JWTVerifier]: signature with the issuer's cached keys,
 // issuer, audience = the MCP endpoint's canonical URI, expiry, algorithm
 // allow-list) and answers API Gateway with an IAM policy and a context
-// that the MCP function reads with auth.Options.TrustFrontDoor.
+// that the MCP function reads when it trusts its front door
+// (mcplambda.Options.TrustFrontDoor).
 //
 // Both authorizer types are handled by one binary:
 //
@@ -73,6 +74,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/mcplambda/mcplambda/identity"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -168,7 +171,7 @@ func (a *authorizer) decide(ctx context.Context, methodArn, authz string, tokenI
 		a.logger.InfoContext(ctx, "authorizer: unauthorized", "reason", err.Error())
 		return events.APIGatewayCustomAuthorizerResponse{}, errUnauthorized
 	}
-	id, _ := ti.Extra[auth.IdentityKey].(*auth.Identity)
+	id, _ := ti.Extra[identity.TokenInfoKey].(*identity.Identity)
 	if id == nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer: verifier gave no identity")
 	}

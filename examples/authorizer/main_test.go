@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/identity"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
@@ -164,19 +166,17 @@ func TestThroughAPIGateway(t *testing.T) {
 		Principal string `json:"principal"`
 	}
 	mcp.AddTool(server, &mcp.Tool{Name: "whoami"}, func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, out, error) {
-		p, _ := auth.PrincipalFromContext(ctx)
-		return nil, out{Principal: p}, nil
+		return nil, out{Principal: identity.Principal(ctx)}, nil
 	})
 	mcp.AddTool(server, &mcp.Tool{Name: "delete"}, func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, out, error) {
 		return nil, out{}, nil
 	})
 	rs := auth.NewResourceServer(resource, nil, &auth.Options{
-		TrustFrontDoor:       true,
 		AuthorizationServers: []string{iss.URL},
 		Scopes:               []string{testScope},
 		ToolScopes:           map[string][]string{"delete": {"mcp:admin"}},
 	})
-	fn := mcplambda.NewLambdaHandler(rs.Handler(mcplambda.NewHandler(server, nil)), nil)
+	fn := mcplambda.NewLambdaHandler(rs.Handler(mcplambda.NewHandler(server, nil)), &mcplambda.Options{TrustFrontDoor: true})
 
 	call := func(token, tool string) (status int, principal string) {
 		t.Helper()

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
-	"github.com/mcplambda/mcplambda"
 	statepkg "github.com/mcplambda/mcplambda/state"
 	"github.com/mcplambda/mcplambda/state/seal"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -298,7 +297,6 @@ func newStateSigner(secret []byte) *stateSigner {
 	keys := seal.StaticKeys(seal.Key{ID: "fixture", Secret: key[:]})
 	return &stateSigner{sealer: seal.New(keys, &seal.Options{
 		SingleUse: statepkg.NewMemory(nil),
-		Principal: mcplambda.Principal,
 	})}
 }
 

@@ -36,7 +36,7 @@ func (discard) Write(b []byte) (int, error) { return len(b), nil }
 // and checks the responses, byte for byte where they are deterministic.
 func TestDirectInvoke(t *testing.T) {
 	p := newEverything(t, stdio.Warm)
-	h := mcplambda.NewLambdaHandler(p.Handler(nil), nil)
+	h := mcplambda.NewLambdaHandler(mcplambda.NewHandler(p.Server(), nil), nil)
 	tests := []struct {
 		name, payload string
 		want          string // exact response; "" means check contains
@@ -73,7 +73,7 @@ func TestDirectInvoke(t *testing.T) {
 // lists, a resource, a prompt, completion and relayed progress.
 func TestClient(t *testing.T) {
 	p := newEverything(t, stdio.Warm)
-	srv := httptest.NewServer(p.Handler(nil))
+	srv := httptest.NewServer(mcplambda.NewHandler(p.Server(), nil))
 	defer srv.Close()
 	for _, version := range []string{"2026-07-28", "2025-06-18"} {
 		t.Run(version, func(t *testing.T) {
@@ -139,7 +139,7 @@ func BenchmarkEverythingEcho(b *testing.B) {
 	for _, iso := range []stdio.Isolation{stdio.Warm, stdio.PerRequest} {
 		b.Run(string(iso), func(b *testing.B) {
 			p := newEverything(b, iso)
-			h := mcplambda.NewLambdaHandler(p.Handler(nil), nil)
+			h := mcplambda.NewLambdaHandler(mcplambda.NewHandler(p.Server(), nil), nil)
 			ctx := context.Background()
 			call := func() time.Duration {
 				start := time.Now()

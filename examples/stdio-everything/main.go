@@ -19,8 +19,8 @@
 //
 // # Go: this program as the bootstrap
 //
-// This program does the same with the Go API: it starts the server with
-// [stdio.NewProxy] and serves [stdio.Proxy.Handler] with mcplambda. Built
+// This program does the same with the Go API: [stdio.Run] starts the
+// server behind a [stdio.Proxy] and serves it with mcplambda. Built
 // for Linux with -tags lambda.norpc it is a bootstrap for a runtime that
 // has node; elsewhere it serves http://127.0.0.1:8080/mcp:
 //

@@ -4,7 +4,7 @@
 // holds it, so the server must be able to trust it when it comes back.
 //
 // A [Sealer] encrypts state with AES-256-GCM and binds it to the caller
-// (the authenticated principal), the request method, a digest of the
+// (the caller, as package identity decides it), the request method, a digest of the
 // request's key parameters (tool or prompt name and arguments, resource
 // URI) and an expiry. [Sealer.Open] rejects, with an error wrapping
 // [ErrRejected], state that was tampered with, sealed for another caller
@@ -17,7 +17,7 @@
 // rotation). After a rotation the previous key still opens state for
 // [Options.Grace].
 //
-//	sealer := seal.New(keys, &seal.Options{Principal: mcplambda.Principal})
+//	sealer := seal.New(keys, nil)
 //	// round 1, in a tool handler:
 //	rs, err := sealer.Seal(ctx, req, []byte("step=1"))
 //	return &mcp.CallToolResult{InputRequests: ..., RequestState: rs}, nil
@@ -46,8 +46,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcplambda/mcplambda/identity"
 	"github.com/mcplambda/mcplambda/state"
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -95,11 +95,6 @@ type Options struct {
 	// several instances serve the function. Nil: state may be opened
 	// again until it expires.
 	SingleUse state.Store
-	// Principal returns the authenticated caller, which sealed state is
-	// bound to; "" (anonymous) is a caller of its own. If nil, the UserID
-	// of go-sdk's auth.TokenInfo (set by package auth). Pass
-	// mcplambda.Principal to include identities a front door verified.
-	Principal func(context.Context) string
 	// KeyCacheTime is how long keys from the KeySource are used before it
 	// is asked again. If zero, DefaultKeyCacheTime.
 	KeyCacheTime time.Duration
@@ -113,7 +108,6 @@ type Sealer struct {
 	ttl       time.Duration
 	grace     time.Duration
 	used      state.Store
-	principal func(context.Context) string
 	cacheTime time.Duration
 	now       func() time.Time
 
@@ -127,16 +121,13 @@ func New(keys KeySource, opts *Options) *Sealer {
 	if keys == nil {
 		panic("seal: nil KeySource")
 	}
-	s := &Sealer{keys: keys, ttl: DefaultTTL, cacheTime: DefaultKeyCacheTime, now: time.Now, principal: tokenUser}
+	s := &Sealer{keys: keys, ttl: DefaultTTL, cacheTime: DefaultKeyCacheTime, now: time.Now}
 	if opts != nil {
 		if opts.TTL > 0 {
 			s.ttl = opts.TTL
 		}
 		s.grace = opts.Grace
 		s.used = opts.SingleUse
-		if opts.Principal != nil {
-			s.principal = opts.Principal
-		}
 		if opts.KeyCacheTime > 0 {
 			s.cacheTime = opts.KeyCacheTime
 		}
@@ -148,13 +139,6 @@ func New(keys KeySource, opts *Options) *Sealer {
 		s.grace = s.ttl
 	}
 	return s
-}
-
-func tokenUser(ctx context.Context) string {
-	if ti := auth.TokenInfoFromContext(ctx); ti != nil {
-		return ti.UserID
-	}
-	return ""
 }
 
 const (
@@ -301,7 +285,7 @@ func (s *Sealer) binding(ctx context.Context, req mcp.Request) ([]byte, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	for _, part := range []string{"mcplambda seal v1", s.principal(ctx), method} {
+	for _, part := range []string{"mcplambda seal v1", identity.Principal(ctx), method} {
 		fmt.Fprintf(h, "%d:%s", len(part), part)
 	}
 	h.Write(params)

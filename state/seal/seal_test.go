@@ -9,20 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/identity"
+
 	"github.com/mcplambda/mcplambda/state"
 	"github.com/mcplambda/mcplambda/state/seal"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-type principalKey struct{}
-
+// as is the context of a request by principal p ("" for anonymous), as a
+// trusted front door would leave it.
 func as(p string) context.Context {
-	return context.WithValue(context.Background(), principalKey{}, p)
-}
-
-func principal(ctx context.Context) string {
-	p, _ := ctx.Value(principalKey{}).(string)
-	return p
+	return identity.WithFrontDoor(context.Background(), &identity.Identity{Principal: p, Source: identity.SourceIAM})
 }
 
 func key(id string, fill byte) seal.Key {
@@ -41,7 +38,6 @@ func newSealer(keys seal.KeySource, c *clock, opts *seal.Options) *seal.Sealer {
 	if opts == nil {
 		opts = &seal.Options{}
 	}
-	opts.Principal = principal
 	opts.Now = c.now
 	opts.KeyCacheTime = time.Nanosecond
 	return seal.New(keys, opts)

@@ -9,6 +9,8 @@ import (
 	"log"
 	"os"
 
+	"github.com/mcplambda/mcplambda/identity"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/mcplambda/mcplambda"
 	"github.com/mcplambda/mcplambda/auth"
@@ -34,7 +36,7 @@ func main() {
 	server := mcp.NewServer(&mcp.Implementation{Name: "protected", Version: "v1"}, nil)
 	server.AddReceivingMiddleware(rs.ToolMiddleware())
 	mcp.AddTool(server, &mcp.Tool{Name: "whoami"}, func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, whoami, error) {
-		p, _ := auth.PrincipalFromContext(ctx)
+		p := identity.Principal(ctx)
 		return nil, whoami{Principal: p, Scopes: req.Extra.TokenInfo.Scopes}, nil
 	})
 	mcp.AddTool(server, &mcp.Tool{Name: "delete"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, struct{}, error) {
