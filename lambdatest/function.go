@@ -374,7 +374,11 @@ func (f *Function) run(inst *instance, inv *invocation) {
 				rep.Duration = time.Since(s)
 			}
 		}
-		rep.BilledDuration = time.Duration(math.Ceil(ms(rep.Duration))) * time.Millisecond
+		billed := rep.Duration
+		if rep.Cold {
+			billed += rep.InitDuration // Lambda bills the init phase too
+		}
+		rep.BilledDuration = time.Duration(math.Ceil(ms(billed))) * time.Millisecond
 		rep.MaxMemoryMB = inst.maxMemoryMB()
 		if rep.Err != "" {
 			f.log.Info("invocation failed", "request_id", inv.id, "error_type", rep.Err)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,6 +236,8 @@ type instance struct {
 	current     *invocation
 	maxMemoryKB int
 	pid         int // set once started
+
+	shutdownSubscribers map[string]bool // extension id: subscribed to SHUTDOWN
 }
 
 func newInstance(f *Function, n int) *instance {
@@ -610,13 +613,13 @@ func (inst *instance) response(w http.ResponseWriter, r *http.Request) {
 		inst.streamResponse(w, r, inv, ct)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponse+1))
 	if err != nil {
 		return // the connection broke: the process probably died
 	}
-	if len(body) > MaxPayload {
+	if len(body) > MaxResponse {
 		_, _ = io.Copy(io.Discard, r.Body)
-		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxPayload)
+		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxResponse)
 		inv.complete(outcome{errType: errTooLarge, payload: errorDoc(errTooLarge, msg)})
 		runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
 		return
@@ -736,14 +739,31 @@ func (inst *instance) initError(w http.ResponseWriter, r *http.Request) {
 }
 
 // extensionRegister serves the Extensions API's register: aws-lambda-go
-// registers an internal extension to get SIGTERM before shutdown.
+// registers an internal extension, subscribed to no event, so that Lambda
+// sends the runtime SIGTERM before shutdown.
 func (inst *instance) extensionRegister(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(hdrExtensionName) == "" {
 		runtimeError(w, http.StatusBadRequest, "InvalidRequest", "missing "+hdrExtensionName)
 		return
 	}
+	var req struct {
+		Events []string `json:"events"`
+	}
+	if body, err := io.ReadAll(io.LimitReader(r.Body, 64*1024)); err == nil && len(body) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			runtimeError(w, http.StatusBadRequest, "InvalidRequest", "invalid register body: "+err.Error())
+			return
+		}
+	}
+	id := newUUID()
+	inst.mu.Lock()
+	if inst.shutdownSubscribers == nil {
+		inst.shutdownSubscribers = map[string]bool{}
+	}
+	inst.shutdownSubscribers[id] = slices.Contains(req.Events, "SHUTDOWN")
+	inst.mu.Unlock()
 	o := inst.f.opts
-	w.Header().Set(hdrExtensionID, newUUID())
+	w.Header().Set(hdrExtensionID, id)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{
 		"functionName":    o.FunctionName,
@@ -752,13 +772,23 @@ func (inst *instance) extensionRegister(w http.ResponseWriter, r *http.Request) 
 	})
 }
 
-// extensionNext serves the Extensions API's event/next: it blocks until
-// shutdown, then returns a SHUTDOWN event.
+// extensionNext serves the Extensions API's event/next. An extension
+// subscribed to SHUTDOWN gets the SHUTDOWN event when shutdown begins; one
+// subscribed to nothing (aws-lambda-go's internal extension) waits, as in
+// Lambda, until its process ends: answering it would make aws-lambda-go
+// log "Reached expected unreachable code!".
 func (inst *instance) extensionNext(w http.ResponseWriter, r *http.Request) {
+	inst.mu.Lock()
+	shutdown := inst.shutdownSubscribers[r.Header.Get(hdrExtensionID)]
+	inst.mu.Unlock()
+	shutdownEv := inst.shutdownEv
+	if !shutdown {
+		shutdownEv = nil // never
+	}
 	select {
 	case <-r.Context().Done():
 	case <-inst.stopping:
-	case <-inst.shutdownEv:
+	case <-shutdownEv:
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"eventType":      "SHUTDOWN",
