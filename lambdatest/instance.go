@@ -223,6 +223,7 @@ type instance struct {
 	startTime time.Time
 	srv       *http.Server
 	cmd       *exec.Cmd
+	cg        *cgroup        // with Options.LimitCPU, where possible
 	wg        sync.WaitGroup // Serve and Wait goroutines
 
 	initDuration time.Duration // set before ready is closed
@@ -300,11 +301,18 @@ func (inst *instance) start() error {
 	cmd.Stderr = f.stderr
 	setProcessGroup(cmd)
 	cmd.WaitDelay = time.Second
+	cg := f.newCgroup(inst.n)
+	if cg != nil {
+		cg.prepare(cmd)
+	}
 	inst.mu.Lock()
 	if inst.shut {
 		inst.mu.Unlock()
 		inst.srv.Close()
 		inst.wg.Wait()
+		if cg != nil {
+			cg.remove()
+		}
 		return ErrClosed
 	}
 	inst.startTime = time.Now()
@@ -312,7 +320,16 @@ func (inst *instance) start() error {
 		inst.mu.Unlock()
 		inst.srv.Close()
 		inst.wg.Wait()
+		if cg != nil {
+			cg.remove()
+		}
 		return fmt.Errorf("lambdatest: start bootstrap: %w", err)
+	}
+	if cg != nil {
+		if err := cg.add(cmd.Process.Pid); err != nil {
+			f.log.Warn("lambdatest: cannot limit the instance's CPU: moving it into its cgroup failed; it runs at full speed", "instance", inst.n, "err", err)
+		}
+		inst.cg = cg
 	}
 	inst.cmd = cmd
 	inst.pid = cmd.Process.Pid
@@ -326,6 +343,9 @@ func (inst *instance) start() error {
 		err := cmd.Wait()
 		inst.exitErr = err
 		close(inst.exited)
+		if cg != nil {
+			cg.remove() // and with it whatever the bootstrap left running
+		}
 		f.log.Debug("instance exited", "instance", inst.n, "pid", pid, "status", inst.exitStatus())
 	}()
 	return nil
@@ -485,8 +505,9 @@ func (inst *instance) shutdown(grace time.Duration) {
 	})
 }
 
-// maxMemoryMB returns the process's peak resident memory, from
-// /proc/<pid>/status (VmHWM), or the last value read if it is gone.
+// maxMemoryMB returns the instance's peak memory: its cgroup's
+// memory.peak, or the sum of the peaks of its process tree (see
+// [treeMemoryKB]); the largest value read so far once the process is gone.
 func (inst *instance) maxMemoryMB() int {
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
@@ -494,9 +515,14 @@ func (inst *instance) maxMemoryMB() int {
 		select {
 		case <-inst.exited:
 		default:
-			if kb := readVmHWM(inst.pid); kb > 0 {
-				inst.maxMemoryKB = kb
+			kb, ok := 0, false
+			if inst.cg != nil {
+				kb, ok = inst.cg.memoryPeakKB()
 			}
+			if !ok {
+				kb = treeMemoryKB(inst.pid)
+			}
+			inst.maxMemoryKB = max(inst.maxMemoryKB, kb)
 		}
 	}
 	return (inst.maxMemoryKB + 1023) / 1024
