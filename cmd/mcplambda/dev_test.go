@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -447,5 +449,53 @@ func TestDevRebinding(t *testing.T) {
 		if refused := resp.StatusCode == http.StatusForbidden; refused != tc.refused {
 			t.Errorf("POST /mcp with Host %q = %d, want refused=%v", tc.host, resp.StatusCode, tc.refused)
 		}
+	}
+}
+
+// TestDevALBTypeScriptClient lists and calls tools with the official
+// TypeScript SDK's client through both header modes of the load balancer
+// front door.
+func TestDevALBTypeScriptClient(t *testing.T) {
+	node := testtools.Node22(t)
+	sdk := filepath.Join(testtools.Dir(), "node_modules", "@modelcontextprotocol", "sdk", "dist", "esm")
+	if _, err := os.Stat(sdk); err != nil {
+		if testtools.Required() {
+			t.Fatalf("TypeScript SDK not installed at %s: run scripts/install-test-tools.sh", sdk)
+		}
+		t.Skipf("TypeScript SDK not installed: %v", err)
+	}
+	for _, door := range []string{"alb", "alb-multi"} {
+		t.Run(door, func(t *testing.T) {
+			t.Parallel()
+			p := startDev(t, "--addr", "127.0.0.1:0", "--front", door, binary(t, "time"))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			cmd := exec.CommandContext(ctx, node, "testdata/tsclient/client.mjs", sdk, p.mcpURL, "get_current_time", `{"timezone":"Asia/Kolkata"}`)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("node client.mjs: %v\nstdout:\n%s\nstderr:\n%s\ndev's stderr:\n%s", err, stdout.String(), stderr.String(), p.stderr.String())
+			}
+			var got struct {
+				Tools  []string `json:"tools"`
+				Result struct {
+					IsError           bool `json:"isError"`
+					StructuredContent struct {
+						Timezone string `json:"timezone"`
+						Datetime string `json:"datetime"`
+					} `json:"structuredContent"`
+				} `json:"result"`
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+				t.Fatalf("client output %q: %v", stdout.String(), err)
+			}
+			if diff := cmp.Diff([]string{"convert_time", "get_current_time"}, got.Tools); diff != "" {
+				t.Errorf("tools (-want +got):\n%s", diff)
+			}
+			sc := got.Result.StructuredContent
+			if got.Result.IsError || sc.Timezone != "Asia/Kolkata" || !strings.HasSuffix(sc.Datetime, "+05:30") {
+				t.Errorf("get_current_time(Asia/Kolkata) = %+v, want a time at +05:30", got.Result)
+			}
+		})
 	}
 }
