@@ -56,6 +56,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -170,7 +172,7 @@ func testConformance(t *testing.T, em Emulator) {
 	fn := em.Start(t, bin(t, "conformance"), &Config{Timeout: 10 * time.Second})
 	for _, door := range []lambdatest.FrontDoor{lambdatest.FunctionURL, lambdatest.RESTAPI} {
 		t.Run(string(door), func(t *testing.T) {
-			srv := httptest.NewServer(lambdatest.NewFrontDoor(fn, door, nil))
+			srv := httptest.NewServer(loopbackOnly(lambdatest.NewFrontDoor(fn, door, nil)))
 			defer srv.Close()
 			url := srv.URL + "/mcp"
 			if door == lambdatest.RESTAPI {
@@ -179,6 +181,23 @@ func testConformance(t *testing.T, em Emulator) {
 			conformancetest.Check(t, url, baseline)
 		})
 	}
+}
+
+// loopbackOnly refuses requests whose Host is not a loopback name, as
+// "mcplambda dev" does on its loopback listener (the suite checks DNS
+// rebinding protection; a front door in AWS is not on loopback).
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if ip := net.ParseIP(strings.Trim(host, "[]")); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "Forbidden: invalid Host header", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // testDirectInvoke sends a JSON-RPC message, and an Amazon Bedrock
