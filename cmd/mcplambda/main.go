@@ -91,17 +91,21 @@
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
 //
-// and writes OUT/NAME.zip, whose only entry is the binary, named bootstrap,
-// with mode 0755. The zip is reproducible: entries in name order, every
+// and writes OUT/NAME-ARCH.zip (NAME is PACKAGE's base name, ARCH arm64 or
+// amd64, so that the two builds of a package do not overwrite each other;
+// --name sets the whole base name), whose only entry is the binary, named
+// bootstrap, with mode 0755. The zip is reproducible: entries in name order, every
 // time stamp 1980-01-01, no other metadata, no VCS stamp, so the same
 // source and Go toolchain give byte-identical zips (and an unchanged CDK
 // asset hash) whatever the commit or the checkout directory.
 // Build prints the zip's path, the binary's and the zip's sizes, and the
 // zip's SHA-256:
 //
-//	dist/time.zip (provided.al2023, linux/arm64)
-//	  bootstrap          8.5 MiB  8913058 bytes
-//	  zip                3.3 MiB  3491057 bytes  sha256:66780c36...
+//	dist/time-arm64.zip (provided.al2023, linux/arm64)
+//	  bootstrap          <MiB>  <bytes>
+//	  zip                <MiB>  <bytes>  sha256:<hash>
+//
+// (the sizes and the hash depend on the source and the Go toolchain).
 //
 // With --layer it packages the stdio adapter's no-code mode as a Lambda
 // layer, OUT/mcplambda-stdio-layer-ARCH.zip: the mcplambda binary as
@@ -118,7 +122,8 @@
 //
 //	--arch arm64|amd64   the Lambda architecture (default arm64)
 //	--out DIR            the directory to write the zip into (default dist)
-//	--name NAME          the zip's base name (default: PACKAGE's base name, or
+//	--name NAME          the zip's base name (default: PACKAGE's base name and
+//	                     the architecture, NAME-ARCH, or
 //	                     mcplambda-stdio-layer-ARCH with --layer)
 //	--tags a,b           more build tags, added to lambda.norpc
 //	--layer              build the stdio layer instead of a function
