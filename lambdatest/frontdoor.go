@@ -19,8 +19,22 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// maxFrontDoorBody is API Gateway's request and response payload limit.
-const maxFrontDoorBody = 10 * 1024 * 1024
+// Front-door limits, as AWS documents them.
+const (
+	// maxFrontDoorBody is API Gateway's request and response payload limit.
+	maxFrontDoorBody = 10 * 1024 * 1024
+	// maxAPIGatewayHeader bounds the request line and header values
+	// together, for REST and HTTP APIs alike.
+	maxAPIGatewayHeader = 10240
+	// maxALBBody is the largest request body an Application Load Balancer
+	// sends to a Lambda target, and the largest response JSON it accepts.
+	maxALBBody = 1024 * 1024
+	// ALB's HTTP header limits: the request line, any one header, and all
+	// of the request's headers together.
+	maxALBRequestLine = 16 * 1024
+	maxALBHeader      = 16 * 1024
+	maxALBHeaders     = 64 * 1024
+)
 
 // maxPrelude bounds the JSON prelude of a streamed HTTP response.
 const maxPrelude = 1024 * 1024
@@ -36,33 +50,57 @@ const maxPrelude = 1024 * 1024
 //     returns), written through with a Flush per chunk. Limits: 6 MB
 //     request (413), 6 MB buffered response (502), 200 MB streamed.
 //   - [HTTPAPI]: events.APIGatewayV2HTTPRequest with route key $default;
-//     responses as for FunctionURL. Limits: 10 MB request (413), 30 s
-//     integration timeout (504).
+//     responses as for FunctionURL. Limits: 10 MB request (413), 10,240
+//     bytes of request line and header values (431), 30 s integration
+//     timeout (504).
 //   - [RESTAPI]: events.APIGatewayProxyRequest with resource /{proxy+};
 //     the response must be an events.APIGatewayProxyResponse (or a
 //     streamed events.APIGatewayProxyStreamingResponse), otherwise 502.
-//     Limits: 10 MB request (413), 29 s integration timeout (504).
+//     Limits: 10 MB request (413), 10,240 bytes of request line and header
+//     values (431), 29 s integration timeout (504).
+//   - [ALB] and [ALBMultiValue]: events.ALBTargetGroupRequest, with
+//     lowercase header names and the query string as it arrived (not
+//     decoded), one value per name (the last) or every value; the
+//     response must be an events.ALBTargetGroupResponse whose headers are
+//     in the mode of the target group (headers, or multiValueHeaders),
+//     otherwise 502. Limits: 1 MB request body (413), 1 MB response JSON
+//     (502), a request line or any header over 16 KB or all headers over
+//     64 KB (400), and the load balancer's 60 s idle timeout (504). The
+//     load balancer's own answers are its HTML error pages, as awselb/2.0
+//     sends them. A load balancer does not stream: a streamed response is
+//     collected first.
 //
 // Request bodies whose content type is not textual (text/*, JSON, XML,
-// form, JavaScript) are base64-encoded in the event, for all three
+// form, JavaScript) are base64-encoded in the event, for all of them
 // (a REST API behaves so when its binary media types are */*). Every event
 // must also fit Lambda's 6 MB invocation limit (413). A function error,
-// timeout or crash is a 502 {"message":"Internal Server Error"}; a
-// throttled invocation ([Options.Throttle]) a 429. Streamed responses are
-// written through by all three doors (a real HTTP API would buffer them);
-// an error in the middle of a stream aborts the response.
+// timeout or crash is a 502 ({"message":"Internal Server Error"} from API
+// Gateway and function URLs, an HTML page from a load balancer); a
+// throttled invocation ([Options.Throttle]) a 429 (a 502 from a load
+// balancer). Streamed responses are written through by the function URL and
+// both APIs (a real HTTP API would buffer them); an error in the middle of
+// a stream aborts the response.
 //
-// NewFrontDoor panics if door is not one of the three. opts may be nil.
-func NewFrontDoor(f *Function, door FrontDoor, opts *FrontDoorOptions) http.Handler {
+// AWS documents the API Gateway header limit but not its answer; the front
+// door answers 431 Request Header Fields Too Large (RFC 6585). Function
+// URLs document no header limit; none is applied.
+//
+// NewFrontDoor panics if door is not one of these. opts may be nil.
+func NewFrontDoor(f Invoker, door FrontDoor, opts *FrontDoorOptions) http.Handler {
 	var o FrontDoorOptions
 	if opts != nil {
 		o = *opts
 	}
-	d := &frontDoor{f: f, door: door, opts: o}
-	region := f.opts.Region
+	d := &frontDoor{f: f, door: door}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+		if fn, ok := f.(*Function); ok {
+			o.Region = fn.opts.Region
+		}
+	}
+	region := o.Region
 	switch door {
 	case FunctionURL:
-		d.stage = ""
 		if o.ID == "" {
 			o.ID = "abcdefghijklmnopqrstuvwxyz234567"
 		}
@@ -87,6 +125,15 @@ func NewFrontDoor(f *Function, door FrontDoor, opts *FrontDoorOptions) http.Hand
 				o.Timeout = 29 * time.Second
 			}
 		}
+	case ALB, ALBMultiValue:
+		if o.ID == "" {
+			o.ID = "6d0ecf831eec9f09"
+		}
+		d.targetGroupARN = "arn:aws:elasticloadbalancing:" + region + ":" + accountID + ":targetgroup/mcplambda/" + o.ID
+		d.bodyLimit = maxALBBody
+		if o.Timeout <= 0 {
+			o.Timeout = 60 * time.Second
+		}
 	default:
 		panic(fmt.Sprintf("lambdatest: NewFrontDoor: unknown front door %q", door))
 	}
@@ -99,14 +146,18 @@ func NewFrontDoor(f *Function, door FrontDoor, opts *FrontDoorOptions) http.Hand
 }
 
 type frontDoor struct {
-	f         *Function
-	door      FrontDoor
-	opts      FrontDoorOptions // defaults applied
-	stage     string
-	domain    string
-	bodyLimit int
-	log       *slog.Logger
+	f              Invoker
+	door           FrontDoor
+	opts           FrontDoorOptions // defaults applied
+	stage          string
+	domain         string
+	targetGroupARN string
+	bodyLimit      int
+	log            *slog.Logger
 }
+
+// isALB reports whether d is a load balancer (either header mode).
+func (d *frontDoor) isALB() bool { return d.door == ALB || d.door == ALBMultiValue }
 
 // jsonError writes API Gateway's {"message": ...} error.
 func jsonError(w http.ResponseWriter, code int, msg string) {
@@ -115,18 +166,69 @@ func jsonError(w http.ResponseWriter, code int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
 }
 
+// albError writes an Application Load Balancer's own error page.
+func albError(w http.ResponseWriter, code int) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Server", "awselb/2.0")
+	w.WriteHeader(code)
+	title := fmt.Sprintf("%d %s", code, http.StatusText(code))
+	_, _ = fmt.Fprintf(w, "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n", title, title)
+}
+
+// fail writes the front door's own answer for a failure: status code is
+// the one the service uses, msg API Gateway's message.
+func (d *frontDoor) fail(w http.ResponseWriter, code int, msg string) {
+	if d.isALB() {
+		albError(w, code)
+		return
+	}
+	jsonError(w, code, msg)
+}
+
 func (d *frontDoor) internalError(w http.ResponseWriter) {
 	if d.door == RESTAPI {
 		jsonError(w, http.StatusBadGateway, "Internal server error")
 		return
 	}
-	jsonError(w, http.StatusBadGateway, "Internal Server Error")
+	d.fail(w, http.StatusBadGateway, "Internal Server Error")
+}
+
+// headerTooLarge reports whether r exceeds the front door's header limits.
+func (d *frontDoor) headerTooLarge(r *http.Request) bool {
+	line := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto)
+	switch d.door {
+	case HTTPAPI, RESTAPI:
+		n := line + len(r.Host)
+		for _, vs := range r.Header {
+			for _, v := range vs {
+				n += len(v)
+			}
+		}
+		return n > maxAPIGatewayHeader
+	case ALB, ALBMultiValue:
+		if line > maxALBRequestLine {
+			return true
+		}
+		total := len("Host: ") + len(r.Host)
+		for k, vs := range r.Header {
+			for _, v := range vs {
+				n := len(k) + 2 + len(v)
+				if n > maxALBHeader {
+					return true
+				}
+				total += n
+			}
+		}
+		return total > maxALBHeaders
+	}
+	return false
 }
 
 func (d *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The stage prefix.
 	path := r.URL.Path
-	if d.door != FunctionURL && d.stage != "$default" {
+	if (d.door == HTTPAPI || d.door == RESTAPI) && d.stage != "$default" {
 		rest, ok := strings.CutPrefix(path, "/"+d.stage)
 		if !ok || (rest != "" && rest[0] != '/') {
 			if d.door == RESTAPI {
@@ -141,14 +243,22 @@ func (d *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			path = "/"
 		}
 	}
+	if d.headerTooLarge(r) {
+		if d.isALB() {
+			albError(w, http.StatusBadRequest)
+		} else {
+			jsonError(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large")
+		}
+		return
+	}
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(d.bodyLimit)+1))
 	if err != nil {
-		jsonError(w, http.StatusBadRequest, "Bad Request")
+		d.fail(w, http.StatusBadRequest, "Bad Request")
 		return
 	}
 	if len(body) > d.bodyLimit {
-		jsonError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		d.fail(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
 	var event any
@@ -159,15 +269,17 @@ func (d *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		event = d.httpAPIEvent(r, body)
 	case RESTAPI:
 		event = d.restEvent(r, path, body)
+	case ALB, ALBMultiValue:
+		event = d.albEvent(r, body)
 	}
 	payload, err := json.Marshal(event)
 	if err != nil {
 		d.log.Error("marshal event", "err", err)
-		jsonError(w, http.StatusInternalServerError, "Internal Server Error")
+		d.fail(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
 	if len(payload) > MaxPayload {
-		jsonError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		d.fail(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
 
@@ -181,13 +293,17 @@ func (d *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrThrottled):
-		jsonError(w, http.StatusTooManyRequests, "Too Many Requests")
+		if d.isALB() {
+			albError(w, http.StatusBadGateway) // a throttled Lambda target is a 502
+		} else {
+			jsonError(w, http.StatusTooManyRequests, "Too Many Requests")
+		}
 		return
 	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
 		if d.door == RESTAPI {
 			jsonError(w, http.StatusGatewayTimeout, "Endpoint request timed out")
 		} else {
-			jsonError(w, http.StatusGatewayTimeout, "Gateway Timeout")
+			d.fail(w, http.StatusGatewayTimeout, "Gateway Timeout")
 		}
 		return
 	case r.Context().Err() != nil:
@@ -202,11 +318,66 @@ func (d *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.internalError(w)
 		return
 	}
+	if d.isALB() {
+		d.writeALB(w, resp)
+		return
+	}
 	if resp.Streamed {
 		d.writeStream(w, resp)
 		return
 	}
 	d.writeBuffered(w, resp.Payload)
+}
+
+// writeALB writes a load balancer's answer: the function's
+// events.ALBTargetGroupResponse, or a 502 when it is malformed or too large.
+func (d *frontDoor) writeALB(w http.ResponseWriter, resp *Response) {
+	payload := resp.Payload
+	if resp.Streamed {
+		// Invoked synchronously, a streamed response arrives whole.
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxALBBody+1))
+		resp.Body.Close()
+		if err != nil {
+			d.log.Info("function error", "request_id", resp.RequestID, "err", err)
+			albError(w, http.StatusBadGateway)
+			return
+		}
+		payload = b
+	}
+	if len(payload) > maxALBBody {
+		d.log.Info("response JSON over the load balancer's 1 MB limit", "request_id", resp.RequestID, "bytes", len(payload))
+		albError(w, http.StatusBadGateway)
+		return
+	}
+	var out events.ALBTargetGroupResponse
+	if err := json.Unmarshal(payload, &out); err != nil || out.StatusCode < 100 || out.StatusCode > 599 {
+		d.log.Info("malformed load balancer response", "request_id", resp.RequestID, "payload", string(payload))
+		albError(w, http.StatusBadGateway)
+		return
+	}
+	body := []byte(out.Body)
+	if out.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(out.Body)
+		if err != nil {
+			d.log.Info("malformed load balancer response: bad base64 body", "request_id", resp.RequestID)
+			albError(w, http.StatusBadGateway)
+			return
+		}
+		body = b
+	}
+	// The target group reads the header field of its mode only.
+	if d.door == ALBMultiValue {
+		if len(out.Headers) > 0 {
+			d.log.Info("the function answered with headers, which a multi-value target group ignores: use multiValueHeaders", "request_id", resp.RequestID)
+		}
+		d.writeHeader(w, out.StatusCode, nil, out.MultiValueHeaders, nil)
+	} else {
+		if len(out.MultiValueHeaders) > 0 {
+			d.log.Info("the function answered with multiValueHeaders, which a single-value target group ignores: use headers", "request_id", resp.RequestID)
+		}
+		d.writeHeader(w, out.StatusCode, out.Headers, nil, nil)
+	}
+	_, _ = w.Write(body)
 }
 
 // writeBuffered writes a buffered function response.
@@ -602,4 +773,56 @@ func (d *frontDoor) restEvent(r *http.Request, path string, body []byte) *events
 		Body:            ri.body,
 		IsBase64Encoded: ri.b64,
 	}
+}
+
+// albQuery splits a raw query string as a load balancer does: names and
+// values stay percent-encoded, as they arrived.
+func albQuery(raw string) (single map[string]string, multi map[string][]string) {
+	if raw == "" {
+		return nil, nil
+	}
+	single, multi = map[string]string{}, map[string][]string{}
+	for kv := range strings.SplitSeq(raw, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		single[k] = v
+		multi[k] = append(multi[k], v)
+	}
+	return single, multi
+}
+
+func (d *frontDoor) albEvent(r *http.Request, body []byte) *events.ALBTargetGroupRequest {
+	ri := d.info(r, body)
+	multi := map[string][]string{"host": {r.Host}}
+	for k, vs := range r.Header {
+		lk := strings.ToLower(k)
+		switch lk {
+		case "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id":
+			continue
+		}
+		multi[lk] = append(multi[lk], vs...)
+	}
+	d.forwarded(r, ri, func(k, v string) { multi[strings.ToLower(k)] = []string{v} })
+	query, multiQuery := albQuery(r.URL.RawQuery)
+	ev := &events.ALBTargetGroupRequest{
+		HTTPMethod:      r.Method,
+		Path:            r.URL.EscapedPath(),
+		RequestContext:  events.ALBTargetGroupRequestContext{ELB: events.ELBContext{TargetGroupArn: d.targetGroupARN}},
+		Body:            ri.body,
+		IsBase64Encoded: ri.b64,
+	}
+	if d.door == ALBMultiValue {
+		ev.MultiValueHeaders = multi
+		ev.MultiValueQueryStringParameters = multiQuery
+		return ev
+	}
+	// One value per name: the last one the client sent.
+	ev.Headers = make(map[string]string, len(multi))
+	for k, vs := range multi {
+		ev.Headers[k] = vs[len(vs)-1]
+	}
+	ev.QueryStringParameters = query
+	return ev
 }

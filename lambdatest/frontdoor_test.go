@@ -3,6 +3,7 @@ package lambdatest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -294,5 +295,152 @@ func TestNewFrontDoorPanics(t *testing.T) {
 			t.Error("NewFrontDoor(unknown door) did not panic")
 		}
 	}()
-	NewFrontDoor(&Function{}, FrontDoor("alb"), nil)
+	NewFrontDoor(&Function{}, FrontDoor("nlb"), nil)
+}
+
+// TestFrontDoorALB checks both header modes of a load balancer's Lambda
+// target group: the event the function gets, and the response the client
+// gets, for each of the load balancer's own answers.
+func TestFrontDoorALB(t *testing.T) {
+	for _, mode := range []FrontDoor{ALB, ALBMultiValue} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			multi := mode == ALBMultiValue
+			d := door{string(mode), mode, "", ""}
+			srv := serveDoor(t, d, &FrontDoorOptions{Timeout: 5 * time.Second})
+
+			req, _ := http.NewRequest("PUT", srv.URL+"/a/b%20c?x=1&x=2&enc=a%20b&status=201", strings.NewReader(`{"k":"v"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Add("X-Test", "t1")
+			req.Header.Add("X-Test", "t2")
+			req.Header.Set("Cookie", "c1=v1; c2=v2")
+			resp, body := do(t, req)
+			if resp.StatusCode != 201 {
+				t.Fatalf("PUT = %d %s, want 201", resp.StatusCode, body)
+			}
+			wantCookies := []string{"b=2; Path=/"} // one value per name
+			if multi {
+				wantCookies = []string{"a=1", "b=2; Path=/"}
+			}
+			if diff := cmp.Diff(map[string][]string{"X-Echo": {"yes"}, "Set-Cookie": wantCookies},
+				map[string][]string{"X-Echo": resp.Header.Values("X-Echo"), "Set-Cookie": resp.Header.Values("Set-Cookie")}); diff != "" {
+				t.Errorf("response headers (-want +got):\n%s", diff)
+			}
+			var ev events.ALBTargetGroupRequest
+			if err := json.Unmarshal(body, &ev); err != nil {
+				t.Fatal(err)
+			}
+			host := strings.TrimPrefix(srv.URL, "http://")
+			want := events.ALBTargetGroupRequest{
+				HTTPMethod: "PUT", Path: "/a/b%20c", Body: `{"k":"v"}`,
+				RequestContext: events.ALBTargetGroupRequestContext{ELB: events.ELBContext{
+					TargetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/mcplambda/6d0ecf831eec9f09"}},
+			}
+			headers := map[string][]string{"host": {host}, "content-type": {"application/json"}, "x-test": {"t1", "t2"},
+				"cookie": {"c1=v1; c2=v2"}, "x-forwarded-for": {"127.0.0.1"}, "x-forwarded-proto": {"http"}}
+			got := ev
+			got.Headers, got.MultiValueHeaders = nil, nil
+			if multi {
+				want.MultiValueQueryStringParameters = map[string][]string{"x": {"1", "2"}, "enc": {"a%20b"}, "status": {"201"}}
+				for k, vs := range headers {
+					if diff := cmp.Diff(vs, ev.MultiValueHeaders[k]); diff != "" {
+						t.Errorf("multiValueHeaders[%q] (-want +got):\n%s", k, diff)
+					}
+				}
+			} else {
+				want.QueryStringParameters = map[string]string{"x": "2", "enc": "a%20b", "status": "201"}
+				for k, vs := range headers {
+					if got := ev.Headers[k]; got != vs[len(vs)-1] {
+						t.Errorf("headers[%q] = %q, want %q", k, got, vs[len(vs)-1])
+					}
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ALB event (-want +got):\n%s", diff)
+			}
+
+			albPage := func(code int) string {
+				title := fmt.Sprintf("%d %s", code, http.StatusText(code))
+				return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title + "</h1></center>\r\n</body>\r\n</html>\r\n"
+			}
+			g := newGate(t)
+			tests := []struct {
+				name   string
+				method string
+				path   string
+				header string // a header of this many bytes
+				body   int    // a request body of this many bytes
+				status int
+				want   string // the body; "" means the load balancer's page for status
+			}{
+				{"function error", "GET", "/x?mode=error", "", 0, 502, ""},
+				{"not an ALB response", "GET", "/x?mode=raw", "", 0, 502, ""},
+				{"response JSON over 1 MB", "GET", "/x?mode=big&n=1048576", "", 0, 502, ""},
+				{"response within 1 MB", "GET", "/x?mode=big&n=1000", "", 0, 200, strings.Repeat("x", 1000)},
+				{"streamed response, collected", "GET", "/x?mode=stream&status=202", "", 0, 202, "*"},
+				{"request body over 1 MB", "POST", "/x?mode=big&n=1", "", maxALBBody + 1, 413, ""},
+				{"request body of 1 MB", "POST", "/x?mode=big&n=1", "", maxALBBody, 200, "x"},
+				{"header over 16 KB", "GET", "/x?mode=big&n=1", strings.Repeat("h", 16*1024), 0, 400, ""},
+				{"idle timeout", "GET", "/x?gate=" + g.URL, "", 0, 504, ""},
+			}
+			for _, tt := range tests {
+				req, _ := http.NewRequest(tt.method, srv.URL+tt.path, bytes.NewReader(bytes.Repeat([]byte("a"), tt.body)))
+				req.Header.Set("Content-Type", "text/plain")
+				if tt.header != "" {
+					req.Header.Set("X-Big", tt.header)
+				}
+				if tt.name == "idle timeout" {
+					srv := serveDoor(t, d, &FrontDoorOptions{Timeout: 100 * time.Millisecond})
+					req, _ = http.NewRequest(tt.method, srv.URL+tt.path, nil)
+				}
+				resp, body := do(t, req)
+				want := tt.want
+				if want == "" {
+					want = albPage(tt.status)
+					if resp.Header.Get("Server") != "awselb/2.0" || resp.Header.Get("Content-Type") != "text/html" {
+						t.Errorf("%s: headers %v, want the load balancer's own page", tt.name, resp.Header)
+					}
+				}
+				if resp.StatusCode != tt.status || (want != "*" && string(body) != want) {
+					t.Errorf("%s: %s %s = %d %.200q, want %d %.200q", tt.name, tt.method, tt.path, resp.StatusCode, body, tt.status, want)
+				}
+			}
+
+			// Headers in the other mode's field do not reach the client.
+			resp, body = do(t, mustRequest(t, "GET", srv.URL+"/x?mode=wrong"))
+			if resp.StatusCode != 200 || resp.Header.Get("X-Echo") != "" || len(body) == 0 {
+				t.Errorf("answer with the other mode's headers = %d %v, want 200 without them", resp.StatusCode, resp.Header)
+			}
+		})
+	}
+}
+
+// TestFrontDoorHeaderLimit: API Gateway takes at most 10,240 bytes of
+// request line and header values.
+func TestFrontDoorHeaderLimit(t *testing.T) {
+	for _, d := range []door{doors[0], doors[1], doors[3]} {
+		t.Run(d.name, func(t *testing.T) {
+			srv := serveDoor(t, d, nil)
+			for _, n := range []int{8 * 1024, 11 * 1024} {
+				req := mustRequest(t, "GET", srv.URL+d.prefix+"/x?mode=big&n=1")
+				req.Header.Set("X-Big", strings.Repeat("h", n))
+				want := 200
+				if d.door != FunctionURL && n > maxAPIGatewayHeader {
+					want = http.StatusRequestHeaderFieldsTooLarge
+				}
+				if resp, body := do(t, req); resp.StatusCode != want {
+					t.Errorf("GET with a %d-byte header = %d %.100s, want %d", n, resp.StatusCode, body, want)
+				}
+			}
+		})
+	}
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

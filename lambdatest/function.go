@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcplambda/mcplambda/internal/syncio"
@@ -40,6 +41,7 @@ type Function struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	closing   chan struct{} // closed by Close
+	cgroups   *cgroupParent // with Options.LimitCPU where possible, else nil
 
 	wg sync.WaitGroup // run goroutines and async invocations
 
@@ -108,7 +110,35 @@ func NewFunction(bootstrap string, opts *Options) (*Function, error) {
 		all:       make(map[*instance]bool),
 	}
 	f.stdout, f.stderr = lockedWriters(o.Stdout, o.Stderr)
+	if o.LimitCPU {
+		p, err := findCgroupParent()
+		if err != nil {
+			f.log.Warn(fmt.Sprintf("lambdatest: cannot limit instances to the CPU share of %d MB (%s); they run at full speed", o.MemoryMB, err))
+		} else {
+			f.cgroups = p
+			f.log.Debug("instances limited to the CPU share of their memory size", "memory_mb", o.MemoryMB,
+				"cpu_per_period", cpuQuota(o.MemoryMB), "period", cfsPeriod, "cgroup_parent", p.String())
+		}
+	}
 	return f, nil
+}
+
+// cgroupSeq numbers the cgroups of this process's instances.
+var cgroupSeq atomic.Int64
+
+// newCgroup creates instance n's cgroup, or returns nil when instances
+// are not CPU-limited or it cannot be created (logged).
+func (f *Function) newCgroup(n int) *cgroup {
+	if f.cgroups == nil {
+		return nil
+	}
+	name := fmt.Sprintf("mcplambda-%d-%d", os.Getpid(), cgroupSeq.Add(1))
+	cg, err := f.cgroups.newCgroup(name, f.opts.MemoryMB)
+	if err != nil {
+		f.log.Warn("lambdatest: cannot limit the instance's CPU; it runs at full speed", "instance", n, "err", err)
+		return nil
+	}
+	return cg
 }
 
 // Name returns the function's name.
@@ -374,7 +404,11 @@ func (f *Function) run(inst *instance, inv *invocation) {
 				rep.Duration = time.Since(s)
 			}
 		}
-		rep.BilledDuration = time.Duration(math.Ceil(ms(rep.Duration))) * time.Millisecond
+		billed := rep.Duration
+		if rep.Cold {
+			billed += rep.InitDuration // Lambda bills the init phase too
+		}
+		rep.BilledDuration = time.Duration(math.Ceil(ms(billed))) * time.Millisecond
 		rep.MaxMemoryMB = inst.maxMemoryMB()
 		if rep.Err != "" {
 			f.log.Info("invocation failed", "request_id", inv.id, "error_type", rep.Err)

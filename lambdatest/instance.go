@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,6 +223,7 @@ type instance struct {
 	startTime time.Time
 	srv       *http.Server
 	cmd       *exec.Cmd
+	cg        *cgroup        // with Options.LimitCPU, where possible
 	wg        sync.WaitGroup // Serve and Wait goroutines
 
 	initDuration time.Duration // set before ready is closed
@@ -235,6 +237,8 @@ type instance struct {
 	current     *invocation
 	maxMemoryKB int
 	pid         int // set once started
+
+	shutdownSubscribers map[string]bool // extension id: subscribed to SHUTDOWN
 }
 
 func newInstance(f *Function, n int) *instance {
@@ -297,11 +301,18 @@ func (inst *instance) start() error {
 	cmd.Stderr = f.stderr
 	setProcessGroup(cmd)
 	cmd.WaitDelay = time.Second
+	cg := f.newCgroup(inst.n)
+	if cg != nil {
+		cg.prepare(cmd)
+	}
 	inst.mu.Lock()
 	if inst.shut {
 		inst.mu.Unlock()
 		inst.srv.Close()
 		inst.wg.Wait()
+		if cg != nil {
+			cg.remove()
+		}
 		return ErrClosed
 	}
 	inst.startTime = time.Now()
@@ -309,7 +320,16 @@ func (inst *instance) start() error {
 		inst.mu.Unlock()
 		inst.srv.Close()
 		inst.wg.Wait()
+		if cg != nil {
+			cg.remove()
+		}
 		return fmt.Errorf("lambdatest: start bootstrap: %w", err)
+	}
+	if cg != nil {
+		if err := cg.add(cmd.Process.Pid); err != nil {
+			f.log.Warn("lambdatest: cannot limit the instance's CPU: moving it into its cgroup failed; it runs at full speed", "instance", inst.n, "err", err)
+		}
+		inst.cg = cg
 	}
 	inst.cmd = cmd
 	inst.pid = cmd.Process.Pid
@@ -323,6 +343,9 @@ func (inst *instance) start() error {
 		err := cmd.Wait()
 		inst.exitErr = err
 		close(inst.exited)
+		if cg != nil {
+			cg.remove() // and with it whatever the bootstrap left running
+		}
 		f.log.Debug("instance exited", "instance", inst.n, "pid", pid, "status", inst.exitStatus())
 	}()
 	return nil
@@ -482,8 +505,9 @@ func (inst *instance) shutdown(grace time.Duration) {
 	})
 }
 
-// maxMemoryMB returns the process's peak resident memory, from
-// /proc/<pid>/status (VmHWM), or the last value read if it is gone.
+// maxMemoryMB returns the instance's peak memory: its cgroup's
+// memory.peak, or the sum of the peaks of its process tree (see
+// [treeMemoryKB]); the largest value read so far once the process is gone.
 func (inst *instance) maxMemoryMB() int {
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
@@ -491,9 +515,14 @@ func (inst *instance) maxMemoryMB() int {
 		select {
 		case <-inst.exited:
 		default:
-			if kb := readVmHWM(inst.pid); kb > 0 {
-				inst.maxMemoryKB = kb
+			kb, ok := 0, false
+			if inst.cg != nil {
+				kb, ok = inst.cg.memoryPeakKB()
 			}
+			if !ok {
+				kb = treeMemoryKB(inst.pid)
+			}
+			inst.maxMemoryKB = max(inst.maxMemoryKB, kb)
 		}
 	}
 	return (inst.maxMemoryKB + 1023) / 1024
@@ -610,13 +639,13 @@ func (inst *instance) response(w http.ResponseWriter, r *http.Request) {
 		inst.streamResponse(w, r, inv, ct)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponse+1))
 	if err != nil {
 		return // the connection broke: the process probably died
 	}
-	if len(body) > MaxPayload {
+	if len(body) > MaxResponse {
 		_, _ = io.Copy(io.Discard, r.Body)
-		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxPayload)
+		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxResponse)
 		inv.complete(outcome{errType: errTooLarge, payload: errorDoc(errTooLarge, msg)})
 		runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
 		return
@@ -736,14 +765,31 @@ func (inst *instance) initError(w http.ResponseWriter, r *http.Request) {
 }
 
 // extensionRegister serves the Extensions API's register: aws-lambda-go
-// registers an internal extension to get SIGTERM before shutdown.
+// registers an internal extension, subscribed to no event, so that Lambda
+// sends the runtime SIGTERM before shutdown.
 func (inst *instance) extensionRegister(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(hdrExtensionName) == "" {
 		runtimeError(w, http.StatusBadRequest, "InvalidRequest", "missing "+hdrExtensionName)
 		return
 	}
+	var req struct {
+		Events []string `json:"events"`
+	}
+	if body, err := io.ReadAll(io.LimitReader(r.Body, 64*1024)); err == nil && len(body) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			runtimeError(w, http.StatusBadRequest, "InvalidRequest", "invalid register body: "+err.Error())
+			return
+		}
+	}
+	id := newUUID()
+	inst.mu.Lock()
+	if inst.shutdownSubscribers == nil {
+		inst.shutdownSubscribers = map[string]bool{}
+	}
+	inst.shutdownSubscribers[id] = slices.Contains(req.Events, "SHUTDOWN")
+	inst.mu.Unlock()
 	o := inst.f.opts
-	w.Header().Set(hdrExtensionID, newUUID())
+	w.Header().Set(hdrExtensionID, id)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{
 		"functionName":    o.FunctionName,
@@ -752,13 +798,23 @@ func (inst *instance) extensionRegister(w http.ResponseWriter, r *http.Request) 
 	})
 }
 
-// extensionNext serves the Extensions API's event/next: it blocks until
-// shutdown, then returns a SHUTDOWN event.
+// extensionNext serves the Extensions API's event/next. An extension
+// subscribed to SHUTDOWN gets the SHUTDOWN event when shutdown begins; one
+// subscribed to nothing (aws-lambda-go's internal extension) waits, as in
+// Lambda, until its process ends: answering it would make aws-lambda-go
+// log "Reached expected unreachable code!".
 func (inst *instance) extensionNext(w http.ResponseWriter, r *http.Request) {
+	inst.mu.Lock()
+	shutdown := inst.shutdownSubscribers[r.Header.Get(hdrExtensionID)]
+	inst.mu.Unlock()
+	shutdownEv := inst.shutdownEv
+	if !shutdown {
+		shutdownEv = nil // never
+	}
 	select {
 	case <-r.Context().Done():
 	case <-inst.stopping:
-	case <-inst.shutdownEv:
+	case <-shutdownEv:
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"eventType":      "SHUTDOWN",

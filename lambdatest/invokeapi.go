@@ -231,15 +231,15 @@ func (a *invokeAPI) invoke(w http.ResponseWriter, r *http.Request) {
 // error or an oversized response becomes a function error.
 func bufferStream(body io.ReadCloser) ([]byte, string) {
 	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, MaxPayload+1))
+	b, err := io.ReadAll(io.LimitReader(body, MaxResponse+1))
 	var se *StreamError
 	switch {
 	case errors.As(err, &se):
 		return se.Payload, "Unhandled"
 	case err != nil:
 		return errorDoc(errUnknown, err.Error()), "Unhandled"
-	case len(b) > MaxPayload:
-		return errorDoc(errTooLarge, "Response payload size exceeded maximum allowed payload size ("+strconv.Itoa(MaxPayload)+" bytes)."), "Unhandled"
+	case len(b) > MaxResponse:
+		return errorDoc(errTooLarge, "Response payload size exceeded maximum allowed payload size ("+strconv.Itoa(MaxResponse)+" bytes)."), "Unhandled"
 	}
 	return b, ""
 }

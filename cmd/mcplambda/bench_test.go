@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -339,4 +340,56 @@ func post(b testing.TB, url, accept, body string) (int, []byte) {
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
+}
+
+// BenchmarkMemoryCPU runs "mcplambda dev --memory 128 ./examples/time" and
+// "--memory 1769" and makes the same warm tools/call through each, 200
+// times in a row, reading the REPORT lines: the mean Duration and Billed
+// Duration of the warm calls, and their ratio between 128 MB (7.2% of a
+// vCPU) and 1,769 MB (one vCPU). Where instances cannot be CPU-limited
+// (no writable cgroup) dev says so, and the ratio is about 1.
+func BenchmarkMemoryCPU(b *testing.B) {
+	const calls = 200
+	mean := map[int][2]float64{} // memory: mean duration, mean billed (ms)
+	for b.Loop() {
+		for _, memory := range []int{1769, 128} {
+			p := startDev(b, "--addr", "127.0.0.1:0", "--json", "--memory", fmt.Sprint(memory), binary(b, "time"))
+			for range 10 + calls {
+				if status, out := post(b, p.mcpURL, "application/json", toolsCallBody); status != http.StatusOK {
+					b.Fatalf("POST /mcp = %d %s", status, out)
+				}
+			}
+			var reports []jsonReport
+			deadline := time.Now().Add(10 * time.Second)
+			for len(reports) < 10+calls && time.Now().Before(deadline) {
+				reports = reports[:0]
+				for line := range strings.SplitSeq(p.stderr.String(), "\n") {
+					var r jsonReport
+					if strings.HasPrefix(line, `{"requestId"`) && json.Unmarshal([]byte(line), &r) == nil {
+						reports = append(reports, r)
+					}
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if len(reports) < 10+calls {
+				b.Fatalf("%d REPORT lines, want %d", len(reports), 10+calls)
+			}
+			var d, billed float64
+			for _, r := range reports[10:] { // warm calls after a warm-up
+				d += r.DurationMS
+				billed += r.BilledDurationMS
+			}
+			mean[memory] = [2]float64{d / calls, billed / calls}
+			if strings.Contains(p.stderr.String(), "cannot limit") {
+				b.Logf("--memory %d: %s", memory, p.stderr.String()[:strings.Index(p.stderr.String(), "\n")+1])
+			}
+			p.stop(b, os.Interrupt)
+		}
+	}
+	b.ReportMetric(mean[128][0], "duration-ms-128MB")
+	b.ReportMetric(mean[1769][0], "duration-ms-1769MB")
+	b.ReportMetric(mean[128][1], "billed-ms-128MB")
+	b.ReportMetric(mean[1769][1], "billed-ms-1769MB")
+	b.ReportMetric(mean[128][1]/mean[1769][1], "billed-ratio")
+	b.ReportMetric(mean[128][0]/mean[1769][0], "duration-ratio")
 }

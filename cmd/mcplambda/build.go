@@ -85,7 +85,7 @@ func (c *BuildCommand) flagSet(cfg *buildConfig) *flag.FlagSet {
 		return nil
 	})
 	set.StringVar(&cfg.out, "out", "dist", "write the zip into `directory`, creating it if needed")
-	set.StringVar(&cfg.name, "name", "", "the zip's base `name` (default: PACKAGE's base name; with --layer, mcplambda-stdio-layer-ARCH)")
+	set.StringVar(&cfg.name, "name", "", "the zip's base `name` (default: PACKAGE's base name and the architecture, NAME-ARCH;\nwith --layer, mcplambda-stdio-layer-ARCH)")
 	set.StringVar(&cfg.tags, "tags", "", "more build `tags`, comma-separated, added to lambda.norpc")
 	set.BoolVar(&cfg.layer, "layer", false, "package the stdio adapter's layer: bin/mcplambda and the mcplambda-stdio exec wrapper\n(PACKAGE defaults to "+layerPackage+")")
 	set.BoolVar(&cfg.json, "json", false, "print the result as a JSON object")
@@ -101,8 +101,11 @@ path) for the provided.al2023 runtime with
 
 	GOOS=linux GOARCH=ARCH CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
 
-and writes OUT/NAME.zip with the binary as its only entry, "bootstrap". The
-zip is reproducible: the same source and Go toolchain give the same bytes.
+and writes OUT/NAME-ARCH.zip (NAME is PACKAGE's base name; --name sets the
+whole base name instead) with the binary as its only entry, "bootstrap", so
+that the arm64 and amd64 builds of a package do not overwrite each other.
+The zip is reproducible: the same source and Go toolchain give the same
+bytes.
 
 With --layer it writes OUT/mcplambda-stdio-layer-ARCH.zip instead: a Lambda
 layer with the mcplambda binary (bin/mcplambda) and the mcplambda-stdio exec
@@ -156,7 +159,7 @@ func (c *BuildCommand) parse(args []string) (*buildConfig, error) {
 		if cfg.layer {
 			cfg.name = "mcplambda-stdio-layer-" + cfg.arch
 		} else {
-			cfg.name = defaultName(cfg.pkg)
+			cfg.name = defaultName(cfg.pkg) + "-" + cfg.arch
 		}
 	} else if !validName.MatchString(cfg.name) {
 		return nil, usagef(buildHint, "build: --name %q: want letters, digits, hyphens and underscores", cfg.name)

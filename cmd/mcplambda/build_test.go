@@ -143,13 +143,13 @@ func TestBuildReproducible(t *testing.T) {
 				if err := json.Unmarshal([]byte(out), &res); err != nil {
 					t.Fatalf("build --json: %v; stdout:\n%s", err, out)
 				}
-				zipPath := filepath.Join(dir, "dist", "noop.zip")
+				zipPath := filepath.Join(dir, "dist", "noop-"+tt.arch+".zip")
 				b, err := os.ReadFile(zipPath)
 				if err != nil {
 					t.Fatal(err)
 				}
 				sum := sha256.Sum256(b)
-				want := buildResult{Zip: filepath.Join("dist", "noop.zip"), Arch: tt.arch, ZipBytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}
+				want := buildResult{Zip: filepath.Join("dist", "noop-"+tt.arch+".zip"), Arch: tt.arch, ZipBytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}
 				files, contents := readZip(t, zipPath)
 				want.Files = []buildFile{{Name: "bootstrap", Bytes: int64(len(contents["bootstrap"]))}}
 				if diff := cmp.Diff(want, res); diff != "" {
@@ -166,6 +166,20 @@ func TestBuildReproducible(t *testing.T) {
 				t.Errorf("two builds of the same source: zips differ (%d and %d bytes), want identical bytes", len(zips[0]), len(zips[1]))
 			}
 		})
+	}
+}
+
+// TestBuildArchesSideBySide: the default zip name includes the
+// architecture, so the arm64 and amd64 builds of a package stay side by
+// side.
+func TestBuildArchesSideBySide(t *testing.T) {
+	dir := noopModule(t)
+	for _, arch := range []string{"arm64", "amd64"} {
+		runBuild(t, dir, "--arch", arch, "./noop")
+	}
+	for arch, machine := range map[string]elf.Machine{"arm64": elf.EM_AARCH64, "amd64": elf.EM_X86_64} {
+		_, contents := readZip(t, filepath.Join(dir, "dist", "noop-"+arch+".zip"))
+		checkLambdaBinary(t, "noop-"+arch+".zip", contents["bootstrap"], machine, dir)
 	}
 }
 

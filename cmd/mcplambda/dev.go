@@ -41,7 +41,7 @@ const (
 )
 
 // frontDoors are the --front values, in the order the usage lists them.
-var frontDoors = []lambdatest.FrontDoor{lambdatest.FunctionURL, lambdatest.HTTPAPI, lambdatest.RESTAPI}
+var frontDoors = []lambdatest.FrontDoor{lambdatest.FunctionURL, lambdatest.HTTPAPI, lambdatest.RESTAPI, lambdatest.ALB, lambdatest.ALBMultiValue}
 
 // devConfig is the parsed command line of dev.
 type devConfig struct {
@@ -50,6 +50,7 @@ type devConfig struct {
 	instances int
 	timeout   time.Duration
 	memoryMB  int
+	limitCPU  bool // --memory was given: instances get its CPU share
 	env       []string
 	name      string
 	json      bool
@@ -64,7 +65,7 @@ func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
 	set.SetOutput(io.Discard) // Run reports parse errors itself, with a hint.
 	set.Usage = func() {}
 	set.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
-	set.Func("front", "the front `door` to emulate: url (function URL), httpapi (API Gateway HTTP API, payload 2.0)\nor rest (API Gateway REST API, payload 1.0) (default url)", func(s string) error {
+	set.Func("front", "the front `door` to emulate: url (function URL), httpapi (API Gateway HTTP API, payload 2.0),\nrest (API Gateway REST API, payload 1.0), alb (Application Load Balancer) or alb-multi\n(ALB with multi-value headers) (default url)", func(s string) error {
 		door := lambdatest.FrontDoor(s)
 		if !slices.Contains(frontDoors, door) {
 			return fmt.Errorf("want one of %s", joinDoors())
@@ -74,7 +75,7 @@ func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
 	})
 	set.IntVar(&cfg.instances, "instances", 1, "run at most `N` instances at once; more concurrent requests wait")
 	set.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "invocation timeout, a `duration` of at most 15m")
-	set.IntVar(&cfg.memoryMB, "memory", 128, "memory size in `MB`, 128 to 10240")
+	set.IntVar(&cfg.memoryMB, "memory", 128, "memory size in `MB`, 128 to 10240; when given, each instance gets the CPU share\nit buys in Lambda (one vCPU at 1769), where cgroups allow")
 	set.Func("env", "set an environment variable in the function, as `KEY=VALUE` (repeatable)", func(s string) error {
 		if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
 			return errors.New("want KEY=VALUE")
@@ -83,8 +84,8 @@ func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
 		return nil
 	})
 	set.StringVar(&cfg.name, "name", "", "function `name` in the Invoke API (default: TARGET's base name)")
-	set.BoolVar(&cfg.json, "json", false, "print REPORT lines as JSON objects instead of text")
-	set.BoolVar(&cfg.verbose, "v", false, "log what the emulator and the front door do")
+	set.BoolVar(&cfg.json, "json", false, "print request and REPORT lines as JSON objects, and all of the function's output")
+	set.BoolVar(&cfg.verbose, "v", false, "print all of the function's output (metrics, info logs), and what the emulator\nand the front door do")
 	return set
 }
 
@@ -153,6 +154,7 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 			if cfg.name == "" {
 				cfg.name = "stdio"
 			}
+			cfg.limitCPU = memoryGiven(set)
 			return cfg, cfg.validate()
 		}
 		// TARGET came before "--": parse the whole line afresh below.
@@ -183,7 +185,15 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 	if cfg.name == "" {
 		cfg.name = defaultName(cfg.target)
 	}
+	cfg.limitCPU = memoryGiven(set)
 	return cfg, cfg.validate()
+}
+
+// memoryGiven reports whether the command line set --memory.
+func memoryGiven(set *flag.FlagSet) bool {
+	given := false
+	set.Visit(func(f *flag.Flag) { given = given || f.Name == "memory" })
+	return given
 }
 
 // validate checks the flag values.
@@ -267,15 +277,23 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 
+	// The function's output: all of it with -v or --json; by default
+	// without metrics and routine log records, which the request lines
+	// below sum up.
+	var fnOut io.Writer = stderr
+	if !cfg.verbose && !cfg.json {
+		fnOut = &quietWriter{w: stderr}
+	}
 	fn, err := lambdatest.NewFunction(bootstrap, &lambdatest.Options{
 		FunctionName: cfg.name,
 		Timeout:      cfg.timeout,
 		MemoryMB:     cfg.memoryMB,
+		LimitCPU:     cfg.limitCPU,
 		Instances:    cfg.instances,
 		Env:          cfg.env,
 		Args:         cfg.args,
-		Stdout:       stderr, // our stdout carries the ready lines only
-		Stderr:       stderr,
+		Stdout:       fnOut, // our stdout carries the ready lines only
+		Stderr:       fnOut,
 		OnReport:     reportPrinter(stderr, cfg.json),
 		Logger:       logger,
 	})
@@ -289,15 +307,19 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	mux.Handle("/2015-03-31/", invokeAPI) // Invoke
 	mux.Handle("/2021-11-15/", invokeAPI) // InvokeWithResponseStream
 	mux.Handle("/", rebindingGuard(newFrontDoor(fn, cfg.front, logger)))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: requestLogger(mux, stderr, cfg.json), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
 	base := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(c.Stdout, "mcplambda: listening on %s/mcp\n", base)
 	fmt.Fprintf(c.Stdout, "mcplambda: invoke endpoint %s\n", base)
-	fmt.Fprintf(stderr, "mcplambda: function %q: %s front door, %d MB, timeout %s, up to %d instance(s); Ctrl-C stops\n",
-		cfg.name, cfg.front, cfg.memoryMB, cfg.timeout, cfg.instances)
+	cpu := "full-speed CPU"
+	if cfg.limitCPU {
+		cpu = fmt.Sprintf("%.1f%% of a vCPU", 100*float64(cfg.memoryMB)/1769)
+	}
+	fmt.Fprintf(stderr, "mcplambda: function %q: %s front door, %d MB (%s), timeout %s, up to %d instance(s); Ctrl-C stops\n",
+		cfg.name, cfg.front, cfg.memoryMB, cpu, cfg.timeout, cfg.instances)
 
 	select {
 	case err := <-errc:

@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,6 +22,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -38,7 +42,7 @@ func toolText(res *mcp.CallToolResult) string {
 // that succeeds and one that gives a tool error; a request for another path
 // goes to the function as well.
 func TestDevFrontDoors(t *testing.T) {
-	for _, door := range []string{"url", "httpapi", "rest"} {
+	for _, door := range []string{"url", "httpapi", "rest", "alb", "alb-multi"} {
 		t.Run(door, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -89,49 +93,97 @@ func TestDevFrontDoors(t *testing.T) {
 	}
 }
 
-// TestDevReports checks the REPORT lines: one per invocation, with an Init
-// Duration on the cold start only, on stderr; stdout holds the two ready
-// lines and nothing else.
+// TestDevReports checks what dev prints for people: on stderr, one line
+// per request (method, name, status, duration) and one REPORT line per
+// invocation, with an Init Duration on the cold start only; the function's
+// metrics and routine log records only with -v; no warning from
+// aws-lambda-go when it stops; on stdout the two ready lines and nothing
+// else.
 func TestDevReports(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	p := startDev(t, "--addr", "127.0.0.1:0", "--memory", "256", binary(t, "time"))
-	cs := p.connect(t, ctx)
-	for range 3 {
-		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_current_time", Arguments: map[string]any{"timezone": "UTC"}}); err != nil {
-			t.Fatalf("CallTool: %v", err)
-		}
+	for _, verbose := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verbose=%v", verbose), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			args := []string{"--addr", "127.0.0.1:0", "--memory", "256"}
+			if verbose {
+				args = append(args, "-v")
+			}
+			// The stdio adapter as the function: it enables SIGTERM through
+			// aws-lambda-go's internal extension, which must stay quiet at
+			// shutdown.
+			p := startDev(t, append(args, "--", binary(t, "echoserver"))...)
+			cs := p.connect(t, ctx)
+			for range 3 {
+				if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"message": "hi"}}); err != nil {
+					t.Fatalf("CallTool: %v", err)
+				}
+			}
+			// The client's handshake (server/discover, or initialize and its
+			// notification for a legacy server), then the 3 tools/call.
+			reports := p.reports(t, 4)
+			for i, r := range reports {
+				if !strings.Contains(r[0], "\tMemory Size: 256 MB\t") {
+					t.Errorf("REPORT line %d = %q, want Memory Size: 256 MB", i+1, r[0])
+				}
+				if cold := r[reportInit] != ""; cold != (i == 0) {
+					t.Errorf("REPORT line %d = %q: has Init Duration %v, want %v", i+1, r[0], cold, i == 0)
+				}
+				if r[reportMaxMem] == "0" && runtime.GOOS == "linux" {
+					t.Errorf("REPORT line %d = %q, want Max Memory Used above 0 MB", i+1, r[0])
+				}
+			}
+			if code := p.stop(t, os.Interrupt); code != 0 {
+				t.Errorf("exit code after SIGINT = %d, want 0", code)
+			}
+			logs := p.stderr.String()
+			if n := len(requestLineRE.FindAllString(logs, -1)); n != 3 {
+				t.Errorf("stderr has %d lines \"mcplambda: tools/call echo -> 200 in ...\", want 3:\n%s", n, logs)
+			}
+			// The function's own request log lines (package telemetry): with
+			// -v only (TestQuietWriter checks the rest of the filter).
+			if want := `msg="mcp request" method=tools/call name=echo`; strings.Contains(logs, want) != verbose {
+				t.Errorf("stderr contains %q: %v, want %v:\n%s", want, !verbose, verbose, logs)
+			}
+			if strings.Contains(logs, `{"_aws":`) && !verbose {
+				t.Errorf("stderr has EMF documents without -v:\n%s", logs)
+			}
+			if strings.Contains(logs, "unreachable code") {
+				t.Errorf("stderr has aws-lambda-go's warning:\n%s", logs)
+			}
+			lines := strings.Split(strings.TrimSuffix(p.stdout.String(), "\n"), "\n")
+			if len(lines) != 2 {
+				t.Errorf("stdout = %q, want exactly the two ready lines", p.stdout.String())
+			}
+		})
 	}
-	// The client's handshake (server/discover, or initialize and its
-	// notification for a legacy server), then the 3 tools/call.
-	reports := p.reports(t, 4)
-	for i, r := range reports {
-		if !strings.Contains(r[0], "\tMemory Size: 256 MB\t") {
-			t.Errorf("REPORT line %d = %q, want Memory Size: 256 MB", i+1, r[0])
-		}
-		if cold := r[reportInit] != ""; cold != (i == 0) {
-			t.Errorf("REPORT line %d = %q: has Init Duration %v, want %v", i+1, r[0], cold, i == 0)
-		}
-		if r[reportMaxMem] == "0" && runtime.GOOS == "linux" {
-			t.Errorf("REPORT line %d = %q, want Max Memory Used above 0 MB", i+1, r[0])
-		}
+}
+
+// requestLineRE matches dev's line for a tools/call of echo.
+var requestLineRE = regexp.MustCompile(`(?m)^mcplambda: tools/call echo -> 200 in [0-9.]+ ms$`)
+
+// TestQuietWriter checks which lines of function output dev shows by
+// default.
+func TestQuietWriter(t *testing.T) {
+	var out bytes.Buffer
+	q := &quietWriter{w: &out}
+	in := []string{
+		`{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"Requests":1}`,
+		`time=2026-01-01T00:00:00Z level=INFO msg="mcp request" method=tools/call`,
+		`time=2026-01-01T00:00:00Z level=WARN msg="stdio: the server process did not answer in time"`,
+		`{"timestamp":"2026-01-01T00:00:00Z","level":"INFO","message":"mcp request"}`,
+		`{"timestamp":"2026-01-01T00:00:00Z","level":"ERROR","message":"boom"}`,
+		`2026/01/01 00:00:00 {"errorMessage":"boom","errorType":"myError"}`,
+		`panic: runtime error: index out of range`,
+		`echoserver: stdin closed`,
 	}
-	// The function's own log lines show too: one per MCP request, with the
-	// invocation's request id (package telemetry; text format, since dev
-	// does not set AWS_LAMBDA_LOG_FORMAT=JSON).
-	logs := p.stderr.String()
-	if !strings.Contains(logs, `msg="mcp request" method=tools/call name=get_current_time`) || !strings.Contains(logs, "requestId=") {
-		t.Errorf("stderr lacks the function's request log lines:\n%s", logs)
+	for _, line := range in {
+		// Written in two pieces: lines are judged whole.
+		q.Write([]byte(line[:5]))
+		q.Write([]byte(line[5:] + "\n"))
 	}
-	if !strings.Contains(logs, `{"_aws":`) || !strings.Contains(logs, `"ColdStart":1`) {
-		t.Errorf("stderr lacks the function's EMF metrics:\n%s", logs)
-	}
-	if code := p.stop(t, os.Interrupt); code != 0 {
-		t.Errorf("exit code after SIGINT = %d, want 0", code)
-	}
-	lines := strings.Split(strings.TrimSuffix(p.stdout.String(), "\n"), "\n")
-	if len(lines) != 2 {
-		t.Errorf("stdout = %q, want exactly the two ready lines", p.stdout.String())
+	want := strings.Join([]string{in[2], in[4], in[5], in[6], in[7]}, "\n") + "\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("quietWriter output (-want +got):\n%s", diff)
 	}
 }
 
@@ -324,8 +376,8 @@ func TestUsage(t *testing.T) {
 		{name: "unknown command", args: []string{"deploy"}, code: 2, stderr: []string{`unknown command "deploy"`, mainHint}},
 		{name: "no target", args: []string{"dev"}, code: 2, stderr: []string{"no TARGET given", devHint}},
 		{name: "no target after flags", args: []string{"dev", "--front", "rest"}, code: 2, stderr: []string{"no TARGET given", devHint}},
-		{name: "bad front", args: []string{"dev", "--front", "alb", "./x"}, code: 2,
-			stderr: []string{`invalid value "alb" for flag -front: want one of url, httpapi, rest`, devHint}},
+		{name: "bad front", args: []string{"dev", "--front", "nlb", "./x"}, code: 2,
+			stderr: []string{`invalid value "nlb" for flag -front: want one of url, httpapi, rest, alb, alb-multi`, devHint}},
 		{name: "bad timeout", args: []string{"dev", "--timeout", "soon", "./x"}, code: 2, stderr: []string{`invalid value "soon" for flag -timeout`, devHint}},
 		{name: "zero timeout", args: []string{"dev", "--timeout", "0s", "./x"}, code: 2, stderr: []string{"--timeout 0s", devHint}},
 		{name: "long timeout", args: []string{"dev", "./x", "--timeout", "16m"}, code: 2, stderr: []string{"--timeout 16m0s", "at most 15m0s", devHint}},
@@ -336,7 +388,7 @@ func TestUsage(t *testing.T) {
 		{name: "bad name", args: []string{"dev", "--name", "a b", "./x"}, code: 2, stderr: []string{`--name "a b"`, devHint}},
 		{name: "unknown flag", args: []string{"dev", "--bogus", "./x"}, code: 2, stderr: []string{"flag provided but not defined: -bogus", devHint}},
 		{name: "stray argument", args: []string{"dev", "./x", "y"}, code: 2, stderr: []string{`unexpected argument "y" after TARGET`, devHint}},
-		{name: "not executable", args: []string{"dev", notExec}, code: 2, stderr: []string{"is not executable", devHint}},
+		{name: "not executable", args: []string{"dev", "--addr", "127.0.0.1:0", notExec}, code: 2, stderr: []string{"is not executable", devHint}},
 		{name: "no such target", args: []string{"dev", "--addr", "127.0.0.1:0", "./testdata/nonexistent"}, code: 2,
 			stderr: []string{"TARGET ./testdata/nonexistent does not exist", devHint}},
 		{name: "not main", args: []string{"dev", "--addr", "127.0.0.1:0", "../../lambdatest"}, code: 2,
@@ -407,7 +459,9 @@ func TestDevRebinding(t *testing.T) {
 func TestDevNoCodeTelemetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p := startDev(t, "--addr", "127.0.0.1:0", "--", binary(t, "echoserver"))
+	// -v: the function's own log lines and EMF documents, which dev
+	// otherwise replaces with one line per request.
+	p := startDev(t, "--addr", "127.0.0.1:0", "-v", "--", binary(t, "echoserver"))
 	cs := p.connect(t, ctx)
 	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "crash", Arguments: map[string]any{}}); err == nil && !res.IsError {
 		t.Fatalf("CallTool(crash) = %v, want an error", toolText(res))
@@ -423,5 +477,53 @@ func TestDevNoCodeTelemetry(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"ChildRestarts":1`) {
 		t.Errorf("function log lacks the EMF ChildRestarts metric after a crash:\n%s", logs)
+	}
+}
+
+// TestDevALBTypeScriptClient lists and calls tools with the official
+// TypeScript SDK's client through both header modes of the load balancer
+// front door.
+func TestDevALBTypeScriptClient(t *testing.T) {
+	node := testtools.Node22(t)
+	sdk := filepath.Join(testtools.Dir(), "node_modules", "@modelcontextprotocol", "sdk", "dist", "esm")
+	if _, err := os.Stat(sdk); err != nil {
+		if testtools.Required() {
+			t.Fatalf("TypeScript SDK not installed at %s: run scripts/install-test-tools.sh", sdk)
+		}
+		t.Skipf("TypeScript SDK not installed: %v", err)
+	}
+	for _, door := range []string{"alb", "alb-multi"} {
+		t.Run(door, func(t *testing.T) {
+			t.Parallel()
+			p := startDev(t, "--addr", "127.0.0.1:0", "--front", door, binary(t, "time"))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			cmd := exec.CommandContext(ctx, node, "testdata/tsclient/client.mjs", sdk, p.mcpURL, "get_current_time", `{"timezone":"Asia/Kolkata"}`)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("node client.mjs: %v\nstdout:\n%s\nstderr:\n%s\ndev's stderr:\n%s", err, stdout.String(), stderr.String(), p.stderr.String())
+			}
+			var got struct {
+				Tools  []string `json:"tools"`
+				Result struct {
+					IsError           bool `json:"isError"`
+					StructuredContent struct {
+						Timezone string `json:"timezone"`
+						Datetime string `json:"datetime"`
+					} `json:"structuredContent"`
+				} `json:"result"`
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+				t.Fatalf("client output %q: %v", stdout.String(), err)
+			}
+			if diff := cmp.Diff([]string{"convert_time", "get_current_time"}, got.Tools); diff != "" {
+				t.Errorf("tools (-want +got):\n%s", diff)
+			}
+			sc := got.Result.StructuredContent
+			if got.Result.IsError || sc.Timezone != "Asia/Kolkata" || !strings.HasSuffix(sc.Datetime, "+05:30") {
+				t.Errorf("get_current_time(Asia/Kolkata) = %+v, want a time at +05:30", got.Result)
+			}
+		})
 	}
 }

@@ -36,18 +36,24 @@
 // Flags:
 //
 //	--addr host:port     listen address (default 127.0.0.1:8080; port 0 picks a free port)
-//	--front url|httpapi|rest
+//	--front url|httpapi|rest|alb|alb-multi
 //	                     the front door to emulate: a Lambda function URL, an API
-//	                     Gateway HTTP API (payload 2.0) or REST API (payload 1.0)
+//	                     Gateway HTTP API (payload 2.0) or REST API (payload 1.0),
+//	                     an Application Load Balancer target group with
+//	                     single-value (alb) or multi-value (alb-multi) headers
 //	                     (default url)
 //	--instances N        maximum number of concurrent instances; more concurrent
 //	                     requests wait for a free one (default 1)
 //	--timeout 30s        invocation timeout, at most 15m (default 30s)
-//	--memory 128         memory size in MB, 128 to 10240 (default 128)
+//	--memory 128         memory size in MB, 128 to 10240 (default 128); when given,
+//	                     each instance runs with the CPU share that size buys in
+//	                     Lambda (see below)
 //	--env KEY=VALUE      set an environment variable in the function (repeatable)
 //	--name NAME          function name in the Invoke API (default: TARGET's base name)
-//	--json               print REPORT lines as JSON objects instead of text
-//	-v                   log what the emulator and the front door do
+//	--json               print request and REPORT lines as JSON objects, and all
+//	                     of the function's output
+//	-v                   print all of the function's output, and log what the
+//	                     emulator and the front door do
 //
 // When it is ready, dev prints exactly two lines on standard output:
 //
@@ -66,19 +72,45 @@
 //	    --cli-binary-format raw-in-base64-out \
 //	    --payload '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' out.json
 //
-// Everything else goes to standard error: build progress, the instances'
-// own output, and after every invocation a CloudWatch-style REPORT line
+// Everything else goes to standard error: build progress, then for every
+// request one line for people and a CloudWatch-style REPORT line
 // (tab-separated, as Lambda writes it):
 //
-//	REPORT RequestId: 6f1c...  Duration: 1.21 ms  Billed Duration: 2 ms  Memory Size: 128 MB  Max Memory Used: 12 MB  Init Duration: 4.37 ms
+//	REPORT RequestId: 6f1c...  Duration: 1.21 ms  Billed Duration: 6 ms  Memory Size: 128 MB  Max Memory Used: 12 MB  Init Duration: 4.37 ms
+//	mcplambda: tools/call get_current_time -> 200 in 1.52 ms
+//
+// The request line names the JSON-RPC method and the tool, prompt or
+// resource, the HTTP status (and X-Amz-Function-Error for the Invoke API)
+// and the time the request took. Of the function's own output, dev shows
+// by default only what needs attention: log records at WARN and ERROR and
+// anything unstructured (a panic, a crash, a wrapped server's messages);
+// its metrics (CloudWatch EMF documents) and INFO/DEBUG log records show
+// with -v or --json.
 //
 // Init Duration appears on an instance's first invocation (a cold start)
-// only; Max Memory Used is the peak resident set size of the instance.
+// only, and Billed Duration includes it, as Lambda bills the init phase.
+// Max Memory Used is the peak memory of the instance's whole process tree
+// (a wrapped stdio server included): its cgroup's memory.peak under cgroup
+// v2, else the sum of its processes' peak resident sets.
+//
+// Lambda gives a function CPU in proportion to its memory: one full vCPU
+// at 1,769 MB. With --memory, dev runs each instance in a Linux cgroup
+// whose CPU bandwidth is that share (cpu.max under cgroup v2, else the
+// cgroup v1 cpu controller; 7.2% of a CPU per 100 ms at 128 MB), so that
+// Duration and Billed Duration predict what the size will cost. Creating
+// cgroups needs root; where it is not possible dev prints one line saying
+// why, and instances run at full speed. Without --memory they always do.
 //
 // Instances start on demand, as in Lambda: the first request pays the cold
 // start. An invocation running past --timeout is killed with its instance.
-// The API Gateway front doors also apply their integration timeout (29s for
-// a REST API, 30s for an HTTP API) and answer 504 after it. Ctrl-C (SIGINT) or SIGTERM stops the listener, sends SIGTERM to the
+// Each front door applies its service's limits and answers as AWS does:
+// API Gateway its 10 MB payload limit (413), 10,240 bytes of request line
+// and headers (431) and its integration timeout (29s for a REST API, 30s
+// for an HTTP API; 504 after it); a function URL Lambda's 6 MB; a load
+// balancer 1 MB of request body (413) and of response JSON (502), 16 KB
+// per header and 64 KB in all (400), its 60s idle timeout (504), and its
+// own HTML error pages (502 for a function error, timeout or throttling).
+// Ctrl-C (SIGINT) or SIGTERM stops the listener, sends SIGTERM to the
 // instances, removes the build directory and exits with status 0.
 //
 // # mcplambda build
@@ -91,17 +123,21 @@
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
 //
-// and writes OUT/NAME.zip, whose only entry is the binary, named bootstrap,
-// with mode 0755. The zip is reproducible: entries in name order, every
+// and writes OUT/NAME-ARCH.zip (NAME is PACKAGE's base name, ARCH arm64 or
+// amd64, so that the two builds of a package do not overwrite each other;
+// --name sets the whole base name), whose only entry is the binary, named
+// bootstrap, with mode 0755. The zip is reproducible: entries in name order, every
 // time stamp 1980-01-01, no other metadata, no VCS stamp, so the same
 // source and Go toolchain give byte-identical zips (and an unchanged CDK
 // asset hash) whatever the commit or the checkout directory.
 // Build prints the zip's path, the binary's and the zip's sizes, and the
 // zip's SHA-256:
 //
-//	dist/time.zip (provided.al2023, linux/arm64)
-//	  bootstrap          8.5 MiB  8913058 bytes
-//	  zip                3.3 MiB  3491057 bytes  sha256:66780c36...
+//	dist/time-arm64.zip (provided.al2023, linux/arm64)
+//	  bootstrap          <MiB>  <bytes>
+//	  zip                <MiB>  <bytes>  sha256:<hash>
+//
+// (the sizes and the hash depend on the source and the Go toolchain).
 //
 // With --layer it packages the stdio adapter's no-code mode as a Lambda
 // layer, OUT/mcplambda-stdio-layer-ARCH.zip: the mcplambda binary as
@@ -118,7 +154,8 @@
 //
 //	--arch arm64|amd64   the Lambda architecture (default arm64)
 //	--out DIR            the directory to write the zip into (default dist)
-//	--name NAME          the zip's base name (default: PACKAGE's base name, or
+//	--name NAME          the zip's base name (default: PACKAGE's base name and
+//	                     the architecture, NAME-ARCH, or
 //	                     mcplambda-stdio-layer-ARCH with --layer)
 //	--tags a,b           more build tags, added to lambda.norpc
 //	--layer              build the stdio layer instead of a function

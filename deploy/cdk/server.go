@@ -11,7 +11,7 @@
 //	app := awscdk.NewApp(nil)
 //	stack := awscdk.NewStack(app, jsii.String("Time"), nil)
 //	server := cdk.NewServer(stack, "Time", &cdk.ServerProps{
-//		Zip: "../../dist/time.zip", // mcplambda build ./examples/time
+//		Zip: "../../dist/time-arm64.zip", // mcplambda build ./examples/time
 //	})
 //	awscdk.NewCfnOutput(stack, jsii.String("Endpoint"), &awscdk.CfnOutputProps{Value: server.Endpoint})
 //	app.Synth(nil)

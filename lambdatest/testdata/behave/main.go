@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -123,14 +126,65 @@ func handle(ctx context.Context, req request) (any, error) {
 		return cmd.Process.Pid, nil
 	case "big":
 		return strings.NewReader(strings.Repeat("x", req.Code)), nil
+	case "spawnmem":
+		// A child holding req.Code MB, started and ready before the answer.
+		cmd := exec.Command(os.Args[0], "child", strconv.Itoa(req.Code))
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+			return nil, err
+		}
+		return cmd.Process.Pid, nil
+	case "burn":
+		// Spin for req.MS milliseconds of this process's CPU time.
+		start := cpuTime()
+		for cpuTime()-start < time.Duration(req.MS)*time.Millisecond {
+			for i := 0; i < 100000; i++ {
+				sink += i
+			}
+		}
+		return os.Getpid(), nil
 	}
 	return nil, errors.New("unknown op " + req.Op)
 }
 
+var sink int
+
+// cpuTime is the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
+		if len(os.Args) > 2 {
+			mb, _ := strconv.Atoi(os.Args[2])
+			held := make([]byte, mb<<20)
+			for i := range held {
+				held[i] = 1
+			}
+			fmt.Println("ready")
+			time.Sleep(time.Hour)
+			sink = int(held[len(held)-1])
+		}
 		time.Sleep(time.Hour)
 		return
 	}
-	lambda.Start(handle)
+	var opts []lambda.Option
+	if os.Getenv("SIGTERM_HANDLER") != "" {
+		// As stdio.Run does: aws-lambda-go registers an extension so that
+		// Lambda sends SIGTERM before shutdown.
+		opts = append(opts, lambda.WithEnableSIGTERM(func() {
+			fmt.Println("behave: SIGTERM handler ran")
+			os.Exit(0)
+		}))
+	}
+	lambda.StartWithOptions(handle, opts...)
 }

@@ -1,6 +1,7 @@
 // Command httpecho is a Lambda bootstrap for the front-door tests. It
-// answers Function URL / HTTP API (payload 2.0) and REST API (payload 1.0)
-// events; the query parameter "mode" picks the response:
+// answers Function URL / HTTP API (payload 2.0), REST API (payload 1.0) and
+// ALB events (in the request's header mode); the query parameter "mode"
+// picks the response:
 //
 //	(none)  200, the event as a JSON body, headers and cookies
 //	body    the request body as a binary (base64) response body
@@ -8,6 +9,7 @@
 //	error   a function error
 //	big     a body of "n" bytes
 //	raw     a JSON document that is not an HTTP response
+//	wrong   (ALB) headers in the other mode than the request's
 //
 // and the query parameter "gate" is a URL it GETs before answering (in
 // stream mode: between chunks).
@@ -29,9 +31,15 @@ import (
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
-		Version string `json:"version"`
+		Version        string `json:"version"`
+		RequestContext struct {
+			ELB *json.RawMessage `json:"elb"`
+		} `json:"requestContext"`
 	}
 	_ = json.Unmarshal(raw, &probe)
+	if probe.RequestContext.ELB != nil {
+		return alb(raw)
+	}
 	var (
 		query   map[string]string
 		body    string
@@ -108,6 +116,68 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	}
 	return events.APIGatewayProxyResponse{StatusCode: status, Headers: headers,
 		MultiValueHeaders: map[string][]string{"X-Multi": {"1", "2"}, "Set-Cookie": cookies}, Body: respBody, IsBase64Encoded: respB64}, nil
+}
+
+// alb answers an ALB event.
+func alb(raw json.RawMessage) (any, error) {
+	var ev events.ALBTargetGroupRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	query := ev.QueryStringParameters
+	if ev.MultiValueQueryStringParameters != nil {
+		query = map[string]string{}
+		for k, vs := range ev.MultiValueQueryStringParameters {
+			query[k] = vs[len(vs)-1]
+		}
+	}
+	status := 200
+	if s, err := strconv.Atoi(query["status"]); err == nil {
+		status = s
+	}
+	if query["gate"] != "" {
+		if resp, err := http.Get(query["gate"]); err == nil {
+			resp.Body.Close()
+		}
+	}
+	resp := events.ALBTargetGroupResponse{StatusCode: status, StatusDescription: strconv.Itoa(status) + " " + http.StatusText(status), Body: string(raw)}
+	headers := map[string][]string{"Content-Type": {"application/json"}, "X-Echo": {"yes"}, "Set-Cookie": {"a=1", "b=2; Path=/"}}
+	switch query["mode"] {
+	case "error":
+		return nil, errors.New("handler failed")
+	case "raw":
+		return map[string]string{"hello": "world"}, nil
+	case "big":
+		n, _ := strconv.Atoi(query["n"])
+		resp.Body = strings.Repeat("x", n)
+		headers["Content-Type"] = []string{"text/plain"}
+	case "body":
+		resp.Body, resp.IsBase64Encoded = ev.Body, ev.IsBase64Encoded
+		if !ev.IsBase64Encoded {
+			resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(ev.Body)), true
+		}
+		headers["Content-Type"] = []string{"application/octet-stream"}
+	}
+	multi := ev.MultiValueHeaders != nil
+	if query["mode"] == "wrong" {
+		multi = !multi
+	}
+	if multi {
+		resp.MultiValueHeaders = headers
+	} else {
+		resp.Headers = map[string]string{}
+		for k, vs := range headers {
+			resp.Headers[k] = vs[len(vs)-1]
+		}
+	}
+	if query["mode"] == "stream" {
+		b, err := json.Marshal(resp)
+		if err != nil {
+			return nil, err
+		}
+		return strings.NewReader(string(b)), nil
+	}
+	return resp, nil
 }
 
 func main() {

@@ -9,7 +9,7 @@
 //	cd deploy/cdk/examples/time-cognito && cdk deploy -c domainPrefix=my-unique-prefix
 //
 // Context values (cdk -c key=value): zip (default: the repository's
-// dist/time.zip) and domainPrefix (the Cognito hosted domain prefix, unique
+// dist/time-arm64.zip) and domainPrefix (the Cognito hosted domain prefix, unique
 // per region; default mcplambda-time-ACCOUNT).
 package main
 
@@ -25,7 +25,7 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	NewStack(app, "McpTimeCognito", contextString(app, "zip", "../../../../dist/time.zip"), contextString(app, "domainPrefix", ""))
+	NewStack(app, "McpTimeCognito", contextString(app, "zip", "../../../../dist/time-arm64.zip"), contextString(app, "domainPrefix", ""))
 	app.Synth(nil)
 }
 

@@ -6,7 +6,7 @@
 //	cd deploy/cdk/examples/time-url && cdk deploy
 //
 // The zip's path is the context value "zip" (cdk deploy -c zip=PATH);
-// its default is the repository's dist/time.zip.
+// its default is the repository's dist/time-arm64.zip.
 package main
 
 import (
@@ -20,7 +20,7 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	NewStack(app, "McpTimeUrl", contextString(app, "zip", "../../../../dist/time.zip"))
+	NewStack(app, "McpTimeUrl", contextString(app, "zip", "../../../../dist/time-arm64.zip"))
 	app.Synth(nil)
 }
 
