@@ -396,8 +396,11 @@ func (d *Dir) put(key string, value []byte, opts PutOptions) (int64, error) {
 func (d *Dir) write(path string, content []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) { // the shard's first item
 		if err = os.MkdirAll(dir, 0o700); err == nil {
+			err = d.syncDir(filepath.Dir(dir))
+		}
+		if err == nil {
 			f, err = os.CreateTemp(dir, tempPrefix+"*")
 		}
 	}

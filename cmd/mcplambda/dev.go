@@ -22,6 +22,7 @@ import (
 
 	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/lambdatest"
+	"github.com/mcplambda/mcplambda/state"
 )
 
 // DevCommand is "mcplambda dev": it serves a function locally under the
@@ -52,6 +53,7 @@ type devConfig struct {
 	memoryMB  int
 	env       []string
 	name      string
+	stateDir  string // --state-dir; see devstate.go
 	json      bool
 	verbose   bool
 	target    string
@@ -83,6 +85,7 @@ func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
 		return nil
 	})
 	set.StringVar(&cfg.name, "name", "", "function `name` in the Invoke API (default: TARGET's base name)")
+	cfg.addStateFlag(set)
 	set.BoolVar(&cfg.json, "json", false, "print REPORT lines as JSON objects instead of text")
 	set.BoolVar(&cfg.verbose, "v", false, "log what the emulator and the front door do")
 	return set
@@ -242,6 +245,10 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	stateDir, err := cfg.setStateDir()
+	if err != nil {
+		return err
+	}
 	stderr := syncio.NewWriter(c.Stderr)
 	level := slog.LevelWarn
 	if cfg.verbose {
@@ -298,6 +305,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.Stdout, "mcplambda: invoke endpoint %s\n", base)
 	fmt.Fprintf(stderr, "mcplambda: function %q: %s front door, %d MB, timeout %s, up to %d instance(s); Ctrl-C stops\n",
 		cfg.name, cfg.front, cfg.memoryMB, cfg.timeout, cfg.instances)
+	fmt.Fprintf(stderr, "mcplambda: state in %s (%s)\n", stateDir, state.EnvStateDir)
 
 	select {
 	case err := <-errc:
