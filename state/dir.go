@@ -55,9 +55,9 @@ type DirOptions struct {
 // Each key is stored in its own file, named by the SHA-256 of the key;
 // the file also holds the key, so a collision would be detected rather
 // than return another key's value. Expired items are invisible at once;
-// their files are deleted by a sweep that every 16th write runs over one
-// of the 256 subdirectories (at most 32 files examined), so the work per
-// call stays bounded.
+// their files are deleted by a sweep that every 16th write of a Dir runs
+// over one of the 256 subdirectories (at most 32 files examined), so the
+// work per call stays bounded.
 //
 // Versions are the write's wall-clock time in microseconds, or the
 // previous version plus one if that is larger: they increase with every
@@ -73,15 +73,15 @@ type DirOptions struct {
 // the time of one write.
 type Dir struct {
 	// Set at construction.
-	root string
-	now  func() time.Time
-	sync bool
-	hash func(key string) [sha256.Size]byte
+	root  string
+	now   func() time.Time
+	sync  bool
+	hash  func(key string) [sha256.Size]byte
+	start uint8 // where this Dir's sweeps begin, random so that processes differ
 
 	stripes [stripes]stripe
 	writes  atomic.Uint32 // writes so far, to pace sweeps
 	sweeps  atomic.Uint32 // sweeps so far; the next one sweeps shard start+sweeps+1
-	start   uint8         // the first shard this Dir sweeps, random so that processes differ
 	closed  atomic.Bool
 }
 
