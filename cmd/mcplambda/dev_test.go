@@ -336,8 +336,9 @@ func TestUsage(t *testing.T) {
 		{name: "bad name", args: []string{"dev", "--name", "a b", "./x"}, code: 2, stderr: []string{`--name "a b"`, devHint}},
 		{name: "unknown flag", args: []string{"dev", "--bogus", "./x"}, code: 2, stderr: []string{"flag provided but not defined: -bogus", devHint}},
 		{name: "stray argument", args: []string{"dev", "./x", "y"}, code: 2, stderr: []string{`unexpected argument "y" after TARGET`, devHint}},
-		{name: "not executable", args: []string{"dev", notExec}, code: 2, stderr: []string{"is not executable", devHint}},
-		{name: "no such target", args: []string{"dev", "--addr", "127.0.0.1:0", "./testdata/nonexistent"}, code: 2,
+		// A bad TARGET is reported before dev listens: the address is busy.
+		{name: "not executable", args: []string{"dev", "--addr", busy.Addr().String(), notExec}, code: 2, stderr: []string{"is not executable", devHint}},
+		{name: "no such target", args: []string{"dev", "--addr", busy.Addr().String(), "./testdata/nonexistent"}, code: 2,
 			stderr: []string{"TARGET ./testdata/nonexistent does not exist", devHint}},
 		{name: "not main", args: []string{"dev", "--addr", "127.0.0.1:0", "../../lambdatest"}, code: 2,
 			stderr: []string{"mcplambda: building ../../lambdatest", "../../lambdatest is not a main package", devHint}},
