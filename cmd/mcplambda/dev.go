@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcplambda/mcplambda/internal/hostcheck"
 	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/lambdatest"
 )
@@ -381,28 +382,21 @@ func newFrontDoor(fn *lambdatest.Function, door lambdatest.FrontDoor, logger *sl
 // listener with a Host header naming another host: a web page that got
 // its domain re-pointed at 127.0.0.1 (DNS rebinding) must not reach a
 // local dev server. A real front door is never reachable that way; local
-// serving (mcplambda.Start) has the same guard from go-sdk.
+// serving (mcplambda.Start) has the same guard from go-sdk. The refusal
+// is JSON, as the emulated services answer their own errors. The Invoke
+// API has stricter checks of its own (lambdatest.NewInvokeAPI).
 func rebindingGuard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(local.String()) && !isLoopback(r.Host) {
-			http.Error(w, fmt.Sprintf("Forbidden: invalid Host header %q", r.Host), http.StatusForbidden)
+		if !hostcheck.LoopbackHost(r) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]string{
+				"message": fmt.Sprintf("Forbidden: Host %q is not this machine (DNS rebinding protection)", r.Host),
+			})
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// isLoopback reports whether hostport names a loopback host.
-func isLoopback(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // displayAddr is addr as a client should dial it: an unspecified listen

@@ -371,32 +371,55 @@ func TestDefaultName(t *testing.T) {
 	}
 }
 
-// TestDevRebinding checks the DNS-rebinding guard: a foreign Host header
-// on the loopback listener is refused before the function runs; the
-// Invoke API, which AWS tools call with their own Host, is not a browser
-// target and stays reachable.
-func TestDevRebinding(t *testing.T) {
-	p := startDev(t, "--addr", "127.0.0.1:0", binary(t, "noop"))
+// TestDevBrowserRequests sends what a web page open in the developer's
+// browser could send to "mcplambda dev": a foreign Host (DNS rebinding) is
+// refused on every route; the Invoke API also refuses any Origin and bodies
+// that are not JSON (a "simple request" needs no CORS preflight), while the
+// front door leaves the Origin to the function, as in production (an
+// mcplambda function refuses origins it does not allow).
+func TestDevBrowserRequests(t *testing.T) {
+	t.Parallel()
+	p := startDev(t, "--addr", "127.0.0.1:0", binary(t, "time"))
+	invoke := p.invokeURL + "/2015-03-31/functions/time/invocations"
+	stream := p.invokeURL + "/2021-11-15/functions/time/response-streaming-invocations"
+	const call = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_current_time","arguments":{"timezone":"UTC"}}}`
 	for _, tc := range []struct {
-		host    string
-		refused bool
+		name, url, host string // host "" means the listener's own address
+		header          map[string]string
+		want            int
+		wantBody        string // a substring of the answer
 	}{
-		{"evil.example.com", true},
-		{"evil.example.com:8080", true},
-		{"localhost", false},
-		{"", false}, // the listener's own address
+		{"front door", p.mcpURL, "", map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}, 200, "datetime"},
+		{"front door localhost", p.mcpURL, "localhost", map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}, 200, "datetime"},
+		{"front door rebinding", p.mcpURL, "evil.example.com", map[string]string{"Content-Type": "application/json"}, 403, "DNS rebinding"},
+		{"front door rebinding with port", p.mcpURL, "evil.example.com:8080", map[string]string{"Content-Type": "application/json"}, 403, "DNS rebinding"},
+		{"front door simple request", p.mcpURL, "", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example.com"}, 403, `"jsonrpc"`},
+		{"invoke", invoke, "", map[string]string{"Content-Type": "application/octet-stream"}, 200, "datetime"},
+		{"invoke simple request", invoke, "", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example.com"}, 403, "from web pages"},
+		{"invoke with origin", invoke, "", map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example.com"}, 403, "from web pages"},
+		{"invoke rebinding", invoke, "evil.example.com", map[string]string{"Content-Type": "application/json"}, 403, "DNS rebinding"},
+		{"invoke text/plain", invoke, "", map[string]string{"Content-Type": "text/plain"}, 415, "not JSON"},
+		{"stream simple request", stream, "", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example.com"}, 403, "from web pages"},
+		{"stream rebinding", stream, "evil.example.com", nil, 403, "DNS rebinding"},
 	} {
-		req, _ := http.NewRequest("POST", p.mcpURL, strings.NewReader(`{}`))
+		req, _ := http.NewRequest("POST", tc.url, strings.NewReader(call))
 		if tc.host != "" {
 			req.Host = tc.host
+		}
+		for k, v := range tc.header {
+			req.Header.Set(k, v)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if refused := resp.StatusCode == http.StatusForbidden; refused != tc.refused {
-			t.Errorf("POST /mcp with Host %q = %d, want refused=%v", tc.host, resp.StatusCode, tc.refused)
+		if resp.StatusCode != tc.want || !strings.Contains(string(body), tc.wantBody) {
+			t.Errorf("%s: POST %s (Host %q, %v) = %d %q, want %d and %q", tc.name, tc.url, tc.host, tc.header, resp.StatusCode, body, tc.want, tc.wantBody)
+		}
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 && !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s: refusal with Content-Type %q, want JSON", tc.name, ct)
 		}
 	}
 }
