@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 )
 
 // reports collects a Function's reports.
@@ -188,30 +189,6 @@ func pidOf(t *testing.T, f *Function) int {
 	return pid
 }
 
-// waitGone waits, in a bounded loop, until pid no longer runs: a SIGKILL
-// takes effect asynchronously.
-func waitGone(pid int) bool {
-	for range 500 {
-		if processGone(pid) {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return false
-}
-
-// processGone reports whether pid no longer runs (absent, or a zombie
-// waiting for a reaper that is not us).
-func processGone(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
-}
-
 func TestFailuresReplaceInstance(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -264,9 +241,7 @@ func TestFailuresReplaceInstance(t *testing.T) {
 			if next == pid {
 				t.Errorf("pid after %s = %d, want a new instance", tt.name, next)
 			}
-			if !waitGone(pid) {
-				t.Errorf("process %d still running after %s", pid, tt.name)
-			}
+			testtools.WaitGone(t, pid, "the instance after "+tt.name)
 			if rs := reps.all(); !rs[2].Cold {
 				t.Errorf("invocation after %s was not a cold start: %+v", tt.name, rs[2])
 			}
@@ -586,12 +561,41 @@ func TestCloseLeavesNoProcesses(t *testing.T) {
 		t.Fatalf("collected pids %v, want 2 instances and 2 children", pids)
 	}
 	for _, pid := range pids {
-		if !waitGone(pid) {
-			t.Errorf("process %d still running after Close", pid)
-		}
+		testtools.WaitGone(t, pid, "a process of an instance after Close")
 	}
 	if _, err := f.Invoke(context.Background(), []byte(`{}`)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Invoke after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestChildrenDieWithInstance: whatever ends an instance, the processes
+// its bootstrap started end with it, as in Lambda, where the execution
+// environment goes.
+func TestChildrenDieWithInstance(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		code int                             // the runtime exits with it after answering
+		end  func(t *testing.T, f *Function) // ends the instance
+	}{
+		{name: "exit while idle", code: 3, end: func(*testing.T, *Function) {}},
+		{name: "crash", end: func(t *testing.T, f *Function) {
+			invoke(t, f, map[string]any{"op": "crash", "code": 2})
+		}},
+		{name: "timeout", end: func(t *testing.T, f *Function) {
+			invoke(t, f, map[string]any{"op": "sleep", "ms": 600000})
+		}},
+		{name: "close", end: func(t *testing.T, f *Function) { f.Close() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFunction(t, "behave", &Options{Timeout: time.Second})
+			resp := invoke(t, f, map[string]any{"op": "spawn", "code": tt.code})
+			child := decode[int](t, resp)
+			tt.end(t, f)
+			testtools.WaitGone(t, child, "the bootstrap's child")
+		})
 	}
 }
 

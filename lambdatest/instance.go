@@ -321,6 +321,9 @@ func (inst *instance) start() error {
 	go func() {
 		defer inst.wg.Done()
 		err := cmd.Wait()
+		// When the runtime exits, Lambda ends its execution environment:
+		// whatever the bootstrap started goes too.
+		signalGroup(pid, true)
 		inst.exitErr = err
 		close(inst.exited)
 		f.log.Debug("instance exited", "instance", inst.n, "pid", pid, "status", inst.exitStatus())

@@ -40,9 +40,16 @@
 // Runtime.InitError (the runtime posted to /runtime/init/error without a
 // type of its own) and Function.ResponseSizeTooLarge.
 //
-// Process groups and signals need a Unix system (elsewhere only the
-// bootstrap process itself is killed); the maximum memory used in a
-// [Report] is read from /proc and is 0 where that does not exist.
+// Each instance runs in a process group of its own. When it ends (its
+// bootstrap exits or crashes, it times out, the Function is closed),
+// everything it started goes with it, as when Lambda ends an execution
+// environment: SIGKILL to its process group and, on Linux, to every
+// process descended from it, whatever group or session it moved to (found
+// through /proc; a process whose parent exited before, such as a daemon
+// after a double fork, cannot be found). Process groups and signals need a
+// Unix system (elsewhere only the bootstrap process itself is killed); the
+// maximum memory used in a [Report] is read from /proc and is 0 where that
+// does not exist.
 package lambdatest
 
 import (

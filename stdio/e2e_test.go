@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/mcplambda/mcplambda/lambdatest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -250,7 +251,37 @@ func TestLambdaShutdown(t *testing.T) {
 	if !strings.Contains(out.String(), "stdin closed; staying up on purpose") {
 		t.Errorf("function log:\n%s\nwant the server to have seen its stdin closed", out)
 	}
-	waitGone(t, pid)
+	testtools.WaitGone(t, pid, "the server process after shutdown")
+}
+
+// TestLambdaGrandchildren: when the execution environment ends, gracefully
+// (SIGTERM: the adapter stops its server) or not (SIGKILL before the
+// adapter is done), the processes the server started end with it.
+func TestLambdaGrandchildren(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		grace time.Duration // lambdatest's SIGTERM-to-SIGKILL delay
+		env   []string
+	}{
+		{"shutdown", 5 * time.Second, nil},
+		// The server stays up after its stdin closes, so the adapter is
+		// still stopping it when the emulator kills the environment.
+		{"killed", time.Nanosecond, []string{`MCPLAMBDA_ARGS=["-ignore-stdin-close"]`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, _ := newFunction(t, lambdatest.Options{Timeout: 10 * time.Second, ShutdownTimeout: tt.grace}, tt.env...)
+			var r rpcResponse
+			json.Unmarshal([]byte(invokeFunction(t, f, callTool(1, "spawn", nil))), &r)
+			pid, err := strconv.Atoi(toolText(t, r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			testtools.WaitGone(t, pid, "the server's grandchild")
+		})
+	}
 }
 
 // ssmFake answers AmazonSSM.GetParameter from a map; the function's real

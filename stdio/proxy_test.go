@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/mcplambda/mcplambda/stdio"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -85,7 +86,7 @@ func TestDirectInvoke(t *testing.T) {
 					}
 				}
 				slices.Sort(names)
-				want := []string{"add_tool", "big", "crash", "echo", "env", "garbage", "hang", "pid", "progress", "slow", "stderr"}
+				want := []string{"add_tool", "big", "crash", "echo", "env", "exit_soon", "garbage", "hang", "pid", "progress", "slow", "spawn", "stderr"}
 				if diff := cmp.Diff(want, names); diff != "" {
 					t.Errorf("tools (-want +got):\n%s", diff)
 				}
@@ -310,24 +311,13 @@ func TestChildFailures(t *testing.T) {
 				t.Errorf("%s: pid %d -> %d; restarted = %v, want %v", tt.tool, before, after, restarted, tt.restarted)
 			}
 			if tt.restarted {
-				waitGone(t, before)
+				testtools.WaitGone(t, before, "the replaced server process")
 			}
 		})
 	}
 	if !strings.Contains(stderr.String(), "garbage: this is not JSON") {
 		t.Errorf("stderr = %q, want the garbage line moved there", stderr.String())
 	}
-}
-
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	for range 100 {
-		if processGone(pid) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Errorf("process %d still exists", pid)
 }
 
 func TestStartFailure(t *testing.T) {
@@ -375,9 +365,7 @@ func TestCloseStubbornChild(t *testing.T) {
 			h := lambdaHandler(p, nil)
 			pid, _ := strconv.Atoi(toolText(t, invoke(t, h, context.Background(), callTool(1, "pid", nil))))
 			p.Close()
-			if !processGone(pid) {
-				t.Errorf("after Close, process %d still exists", pid)
-			}
+			testtools.WaitGone(t, pid, "the server process after Close")
 			if len(args) > 0 && !strings.Contains(stderr.String(), "staying up on purpose") {
 				t.Errorf("stderr = %q, want the child's complaint", stderr.String())
 			}
@@ -426,7 +414,7 @@ func TestIsolation(t *testing.T) {
 			if tt.isolation != stdio.Warm {
 				for _, pid := range pids[:len(pids)-1] {
 					n, _ := strconv.Atoi(pid)
-					waitGone(t, n)
+					testtools.WaitGone(t, n, "a server process of another caller")
 				}
 			}
 		})
