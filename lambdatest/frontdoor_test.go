@@ -58,6 +58,7 @@ func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 }
 
 func TestFrontDoorRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors {
 		t.Run(d.name, func(t *testing.T) {
 			srv := serveDoor(t, d, nil)
@@ -141,6 +142,7 @@ func TestFrontDoorRoundTrip(t *testing.T) {
 }
 
 func TestFrontDoorBinaryBody(t *testing.T) {
+	t.Parallel()
 	bin := make([]byte, 256)
 	for i := range bin {
 		bin[i] = byte(i)
@@ -164,6 +166,7 @@ func TestFrontDoorBinaryBody(t *testing.T) {
 }
 
 func TestFrontDoorStatus(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors {
 		t.Run(d.name, func(t *testing.T) {
 			srv := serveDoor(t, d, nil)
@@ -196,6 +199,7 @@ func TestFrontDoorStatus(t *testing.T) {
 }
 
 func TestFrontDoorStage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d      door
 		path   string
@@ -217,6 +221,7 @@ func TestFrontDoorStage(t *testing.T) {
 }
 
 func TestFrontDoorLimits(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d      door
 		size   int
@@ -250,6 +255,7 @@ func TestFrontDoorLimits(t *testing.T) {
 }
 
 func TestFrontDoorTimeout(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors[1:] {
 		t.Run(d.name, func(t *testing.T) {
 			g := newGate(t)
@@ -263,6 +269,7 @@ func TestFrontDoorTimeout(t *testing.T) {
 }
 
 func TestFrontDoorStreamsIncrementally(t *testing.T) {
+	t.Parallel()
 	for _, d := range []door{doors[0], doors[3]} {
 		t.Run(d.name, func(t *testing.T) {
 			g := newGate(t)
@@ -289,6 +296,7 @@ func TestFrontDoorStreamsIncrementally(t *testing.T) {
 }
 
 func TestNewFrontDoorPanics(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if recover() == nil {
 			t.Error("NewFrontDoor(unknown door) did not panic")

@@ -37,6 +37,7 @@ func (r *reports) all() []Report {
 }
 
 func TestColdThenWarm(t *testing.T) {
+	t.Parallel()
 	var reps reports
 	f := newFunction(t, "behave", &Options{OnReport: reps.add})
 	first := invoke(t, f, map[string]any{"op": "pid"})
@@ -89,6 +90,7 @@ func fileExists(name string) bool {
 }
 
 func TestEnvironment(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := newFunction(t, "behave", &Options{
 		FunctionName: "envfn",
@@ -158,6 +160,7 @@ func TestEnvironment(t *testing.T) {
 }
 
 func TestInvokeOptions(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", &Options{FunctionName: "fn"})
 	resp, err := f.InvokeWith(context.Background(), []byte(`{"op":"env"}`), &InvokeOptions{
 		ClientContext: `{"custom":{"k":"v"}}`,
@@ -190,6 +193,7 @@ func pidOf(t *testing.T, f *Function) int {
 }
 
 func TestFailuresReplaceInstance(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		timeout time.Duration
@@ -250,6 +254,7 @@ func TestFailuresReplaceInstance(t *testing.T) {
 }
 
 func TestFunctionError(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", nil)
 	pid := pidOf(t, f)
 	resp := invoke(t, f, map[string]any{"op": "error", "message": "bad input"})
@@ -265,6 +270,7 @@ func TestFunctionError(t *testing.T) {
 }
 
 func TestInitError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  []string
@@ -297,6 +303,7 @@ func TestInitError(t *testing.T) {
 }
 
 func TestParallelInstances(t *testing.T) {
+	t.Parallel()
 	const n = 3
 	g := newGate(t)
 	f := newFunction(t, "behave", &Options{Instances: n})
@@ -328,6 +335,7 @@ func TestParallelInstances(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
+	t.Parallel()
 	for _, throttle := range []bool{true, false} {
 		t.Run("throttle="+strconv.FormatBool(throttle), func(t *testing.T) {
 			g := newGate(t)
@@ -369,6 +377,7 @@ func TestConcurrencyLimit(t *testing.T) {
 }
 
 func TestQueuedInvokeContext(t *testing.T) {
+	t.Parallel()
 	g := newGate(t)
 	f := newFunction(t, "behave", &Options{Instances: 1})
 	go func() { _, _ = f.Invoke(context.Background(), []byte(`{"op":"wait","gate":"`+g.URL+`"}`)) }()
@@ -395,6 +404,7 @@ func readN(t *testing.T, body io.Reader, want string) {
 }
 
 func TestStreaming(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		op     string
@@ -446,6 +456,7 @@ func TestStreaming(t *testing.T) {
 }
 
 func TestStreamErrorTrailer(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", nil)
 	payload := []byte(`{"op":"stream","chunks":["a","b"],"message":"disk on fire"}`)
 	resp, err := f.InvokeWith(context.Background(), payload, &InvokeOptions{Stream: true})
@@ -469,6 +480,7 @@ func TestStreamErrorTrailer(t *testing.T) {
 }
 
 func TestStreamTimeout(t *testing.T) {
+	t.Parallel()
 	g := newGate(t)
 	f := newFunction(t, "behave", &Options{Timeout: 500 * time.Millisecond})
 	payload, _ := json.Marshal(map[string]any{"op": "stream", "chunks": []string{"a", "b"}, "gate": g.URL})
@@ -485,6 +497,7 @@ func TestStreamTimeout(t *testing.T) {
 }
 
 func TestResponseTooLarge(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", nil)
 	resp := invoke(t, f, map[string]any{"op": "big", "code": MaxPayload + 1})
 	if resp.FunctionError != "Unhandled" || decode[lambdaError](t, resp).Type != "Function.ResponseSizeTooLarge" {
@@ -497,6 +510,7 @@ func TestResponseTooLarge(t *testing.T) {
 }
 
 func TestOutput(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr syncBuffer
 	f := newFunction(t, "behave", &Options{Stdout: &stdout, Stderr: &stderr})
 	invoke(t, f, map[string]any{"op": "print", "message": "hello"})
@@ -512,6 +526,7 @@ func TestOutput(t *testing.T) {
 }
 
 func TestCloseLeavesNoProcesses(t *testing.T) {
+	t.Parallel()
 	g := newGate(t)
 	f, err := NewFunction(bootstrap("behave"), &Options{Instances: 2, Stdout: io.Discard, Stderr: io.Discard, Timeout: time.Minute})
 	if err != nil {
@@ -611,6 +626,7 @@ func instancesOf(f *Function) map[*instance]bool {
 }
 
 func TestNewFunctionErrors(t *testing.T) {
+	t.Parallel()
 	for _, path := range []string{filepath.Join(t.TempDir(), "missing"), t.TempDir()} {
 		if _, err := NewFunction(path, nil); err == nil {
 			t.Errorf("NewFunction(%q) = nil error, want one", path)
@@ -619,6 +635,7 @@ func TestNewFunctionErrors(t *testing.T) {
 }
 
 func TestReportString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		r    Report
 		want string

@@ -31,6 +31,7 @@ func newLambdaClient(url string) *lambda.Client {
 }
 
 func TestInvokeAPIWithSDK(t *testing.T) {
+	t.Parallel()
 	reports := make(chan Report, 10)
 	f := newFunction(t, "behave", &Options{
 		FunctionName: "behave",
@@ -159,6 +160,7 @@ func TestInvokeAPIWithSDK(t *testing.T) {
 }
 
 func TestInvokeAPIThrottle(t *testing.T) {
+	t.Parallel()
 	g := newGate(t)
 	f := newFunction(t, "behave", &Options{FunctionName: "fn", Throttle: true})
 	srv := httptest.NewServer(NewInvokeAPI(f))
@@ -177,6 +179,7 @@ func TestInvokeAPIThrottle(t *testing.T) {
 }
 
 func TestInvokeAPIResponseStream(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", &Options{FunctionName: "fn"})
 	srv := httptest.NewServer(NewInvokeAPI(f))
 	defer srv.Close()
@@ -230,6 +233,7 @@ func TestInvokeAPIResponseStream(t *testing.T) {
 }
 
 func TestInvokeAPIRoutes(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", &Options{FunctionName: "fn"})
 	srv := httptest.NewServer(NewInvokeAPI(f))
 	defer srv.Close()

@@ -77,6 +77,7 @@ func invokeFunction(t *testing.T, f *lambdatest.Function, payload string) string
 // invokes it with JSON-RPC payloads, as the reference project's clients
 // do; the payloads and responses have the reference project's shape.
 func TestLambdaDirectInvoke(t *testing.T) {
+	t.Parallel()
 	fake := &ssmFake{values: map[string]string{"/test/secret": "from-ssm"}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
@@ -158,6 +159,7 @@ func TestLambdaDirectInvoke(t *testing.T) {
 // with progress notifications streamed as SSE (the URL is in
 // RESPONSE_STREAM mode).
 func TestLambdaFrontDoor(t *testing.T) {
+	t.Parallel()
 	f, _ := newFunction(t, lambdatest.Options{Timeout: 5 * time.Second}, "MCPLAMBDA_RESPONSE_STREAM=true")
 	for _, door := range []lambdatest.FrontDoor{lambdatest.FunctionURL, lambdatest.HTTPAPI, lambdatest.RESTAPI} {
 		t.Run(string(door), func(t *testing.T) {
@@ -195,7 +197,7 @@ func TestLambdaFrontDoor(t *testing.T) {
 					if got != want {
 						t.Errorf("progress %q, want %q", got, want)
 					}
-				case <-time.After(5 * time.Second):
+				case <-time.After(testtools.Patience):
 					t.Fatalf("no progress notification %q", want)
 				}
 			}
@@ -207,6 +209,7 @@ func TestLambdaFrontDoor(t *testing.T) {
 // (queued, as Lambda does) and to several instances, each with its own
 // warm server.
 func TestLambdaInstances(t *testing.T) {
+	t.Parallel()
 	for _, instances := range []int{1, 3} {
 		t.Run(fmt.Sprint(instances), func(t *testing.T) {
 			f, _ := newFunction(t, lambdatest.Options{Timeout: 10 * time.Second, Instances: instances})
@@ -239,6 +242,7 @@ func TestLambdaInstances(t *testing.T) {
 // TestLambdaShutdown: on SIGTERM the adapter closes the server's stdin,
 // and kills a server that stays up anyway.
 func TestLambdaShutdown(t *testing.T) {
+	t.Parallel()
 	f, out := newFunction(t, lambdatest.Options{Timeout: 3 * time.Second}, `MCPLAMBDA_ARGS=["-ignore-stdin-close"]`)
 	got := invokeFunction(t, f, callTool(1, "pid", nil))
 	var r rpcResponse
@@ -307,6 +311,7 @@ func (f *ssmFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // provided.al2023 bootstrap script under the emulator, with the test
 // bootstrap (the no-code mode) standing in for the mcplambda binary.
 func TestLayerScripts(t *testing.T) {
+	t.Parallel()
 	bin := bootstrap(t)
 	task := t.TempDir()
 	copyFile(t, bin, filepath.Join(task, "mcplambda"))

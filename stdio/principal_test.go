@@ -13,6 +13,7 @@ import (
 // TestPrincipalFromContext reads the principal of front-door events the
 // way per-principal isolation does.
 func TestPrincipalFromContext(t *testing.T) {
+	t.Parallel()
 	var got string
 	h := mcplambda.NewLambdaHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = stdio.PrincipalFromContext(r.Context())

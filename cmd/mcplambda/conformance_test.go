@@ -14,6 +14,7 @@ import (
 // (examples/conformance/conformance_test.go): the Lambda path must pass
 // exactly what local serving passes.
 func TestDevConformance(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the conformance suite three times")
 	}

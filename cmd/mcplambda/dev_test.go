@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -38,8 +39,10 @@ func toolText(res *mcp.CallToolResult) string {
 // that succeeds and one that gives a tool error; a request for another path
 // goes to the function as well.
 func TestDevFrontDoors(t *testing.T) {
+	t.Parallel()
 	for _, door := range []string{"url", "httpapi", "rest"} {
 		t.Run(door, func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			p := startDev(t, "--addr", "127.0.0.1:0", "--front", door, binary(t, "time"))
@@ -93,6 +96,7 @@ func TestDevFrontDoors(t *testing.T) {
 // Duration on the cold start only, on stderr; stdout holds the two ready
 // lines and nothing else.
 func TestDevReports(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := startDev(t, "--addr", "127.0.0.1:0", "--memory", "256", binary(t, "time"))
@@ -137,6 +141,7 @@ func TestDevReports(t *testing.T) {
 
 // TestDevJSONReports checks --json: REPORT lines are JSON objects.
 func TestDevJSONReports(t *testing.T) {
+	t.Parallel()
 	p := startDev(t, "--addr", "127.0.0.1:0", "--json", binary(t, "noop"))
 	for range 2 {
 		resp, err := http.Post(p.invokeURL+"/2015-03-31/functions/noop/invocations", "application/json", strings.NewReader(`{}`))
@@ -146,19 +151,20 @@ func TestDevJSONReports(t *testing.T) {
 		resp.Body.Close()
 	}
 	var got []jsonReport
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) < 2 && time.Now().Before(deadline) {
+	ctx, cancel := context.WithTimeout(context.Background(), testtools.Patience)
+	defer cancel()
+	stderr, _ := p.stderr.Wait(ctx, func(s string) bool {
 		got = got[:0]
-		for line := range strings.SplitSeq(p.stderr.String(), "\n") {
+		for line := range strings.SplitSeq(s, "\n") {
 			var r jsonReport
 			if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &r) == nil && r.RequestID != "" {
 				got = append(got, r)
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(got) >= 2
+	})
 	if len(got) != 2 {
-		t.Fatalf("got %d JSON REPORT lines, want 2; stderr:\n%s", len(got), p.stderr.String())
+		t.Fatalf("got %d JSON REPORT lines, want 2; stderr:\n%s", len(got), stderr)
 	}
 	if !got[0].Cold || got[0].InitDurationMS <= 0 || got[1].Cold || got[1].InitDurationMS != 0 || got[0].MemorySizeMB != 128 {
 		t.Errorf("JSON REPORT lines = %+v, want a cold start with an init duration, then a warm one; 128 MB", got)
@@ -168,6 +174,7 @@ func TestDevJSONReports(t *testing.T) {
 // TestDevInvokeAPI calls the function through the Lambda Invoke API that
 // dev serves next to the front door.
 func TestDevInvokeAPI(t *testing.T) {
+	t.Parallel()
 	t.Run("noop", func(t *testing.T) {
 		p := startDev(t, "--addr", "127.0.0.1:0", "--name", "echo", binary(t, "noop"))
 		payload := `{"hello":"world"}`
@@ -219,6 +226,7 @@ func TestDevInvokeAPI(t *testing.T) {
 // from -local-timezone or else $LOCAL_TIMEZONE, in its tool descriptions),
 // with flags on either side of TARGET.
 func TestDevArgsEnvAndFlagOrder(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -247,6 +255,7 @@ func TestDevArgsEnvAndFlagOrder(t *testing.T) {
 // TestDevBuildsPackage gives dev a package directory: it builds it, with
 // progress on stderr, and serves it.
 func TestDevBuildsPackage(t *testing.T) {
+	t.Parallel()
 	binary(t, "time") // warm the build cache, so the build here is mostly a link
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -269,6 +278,7 @@ func TestDevBuildsPackage(t *testing.T) {
 // TestDevSignals stops dev with SIGINT and SIGTERM: it exits 0 and leaves
 // no instance running.
 func TestDevSignals(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("finds instances in /proc")
 	}
@@ -304,6 +314,7 @@ func TestDevSignals(t *testing.T) {
 // TestUsage checks exit codes and messages for help, usage errors and
 // failures that need no running function.
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	notExec := filepath.Join(t.TempDir(), "bootstrap")
 	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -352,6 +363,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestDefaultName(t *testing.T) {
+	t.Parallel()
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)

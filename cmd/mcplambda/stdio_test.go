@@ -16,6 +16,7 @@ import (
 // the bootstrap under the emulator, with a Go stdio server and with the
 // real server-everything under Node, through each front door.
 func TestDevStdio(t *testing.T) {
+	t.Parallel()
 	servers := map[string]func(t *testing.T) []string{
 		"go-echo": func(t *testing.T) []string { return []string{binary(t, "echoserver")} },
 		"server-everything": func(t *testing.T) []string {

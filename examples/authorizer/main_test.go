@@ -60,6 +60,7 @@ func event(t *testing.T, name, authz string, edit func(map[string]any)) json.Raw
 }
 
 func TestAuthorizer(t *testing.T) {
+	t.Parallel()
 	iss := authtest.NewIssuer(nil)
 	defer iss.Close()
 	a := newTestAuthorizer(t, iss)
@@ -132,6 +133,7 @@ func TestAuthorizer(t *testing.T) {
 }
 
 func TestStageWildcard(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, want string
 	}{
@@ -155,6 +157,7 @@ func TestStageWildcard(t *testing.T) {
 // the same principal the function would derive from the token, and that
 // per-tool scopes, which the authorizer cannot see, are still enforced.
 func TestThroughAPIGateway(t *testing.T) {
+	t.Parallel()
 	iss := authtest.NewIssuer(nil)
 	defer iss.Close()
 	a := newTestAuthorizer(t, iss)

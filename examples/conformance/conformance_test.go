@@ -25,6 +25,7 @@ import (
 //
 // Failures must match testdata/expected-failures.txt exactly.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	// Look the tools up first, so that a machine without them skips
 	// before building anything.
 	testtools.Node22(t)

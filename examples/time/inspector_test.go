@@ -22,6 +22,7 @@ import (
 // user would (PORT set, no Lambda environment), and calls it with the real
 // MCP Inspector CLI in both protocol eras.
 func TestInspector(t *testing.T) {
+	t.Parallel()
 	node := testtools.Node22(t)
 	inspector := testtools.Inspector(t)
 	if testing.Short() {

@@ -5,18 +5,19 @@ import (
 	"time"
 )
 
-// GoneBound is how long [WaitGone] waits at most: far more than any exit
-// path needs on a loaded machine, so that a process still there after it
-// was not going to go.
-const GoneBound = 30 * time.Second
+// Patience is how long a test waits for something that must happen (a
+// process to exit, a line to be written, a notification to arrive): far
+// more than it takes on a loaded machine, so that what has not happened by
+// then was not going to.
+const Patience = 30 * time.Second
 
-// WaitGone waits until process pid has exited, or [GoneBound] has passed,
+// WaitGone waits until process pid has exited, or [Patience] has passed,
 // and fails tb (naming what) if it has not. A zombie (exited, not yet
 // reaped by its parent) counts as exited. On Linux it waits on a pidfd, so
 // it returns as soon as the process exits; elsewhere it polls.
 func WaitGone(tb testing.TB, pid int, what string) {
 	tb.Helper()
-	if !waitGone(pid, GoneBound) {
-		tb.Errorf("%s (pid %d) still runs %s later", what, pid, GoneBound)
+	if !waitGone(pid, Patience) {
+		tb.Errorf("%s (pid %d) still runs %s later", what, pid, Patience)
 	}
 }
