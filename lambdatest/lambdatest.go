@@ -16,7 +16,9 @@
 //
 //   - [NewInvokeAPI] serves the Lambda Invoke HTTP API (Invoke and
 //     InvokeWithResponseStream), so the AWS SDK's Lambda client, with its
-//     base endpoint set to the server's URL, can call it;
+//     base endpoint set to the server's URL, can call it, and refuses what
+//     a web page in the developer's browser could send (a foreign Host, an
+//     Origin, a form or text body);
 //   - [NewFrontDoor] turns plain HTTP requests into the events of a Lambda
 //     Function URL, an API Gateway HTTP API (payload 2.0) or a REST API
 //     (payload 1.0), and writes the function's response back, streamed
