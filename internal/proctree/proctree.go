@@ -16,6 +16,9 @@ func Signal(pgid int, sig syscall.Signal) bool {
 	if pgid <= 1 || pgid == selfGroup {
 		return false
 	}
+	if syscall.Kill(-pgid, 0) == syscall.ESRCH {
+		return false // no member left, so no descendant to find through one
+	}
 	// Read the tree first: once the group is signalled, the children of
 	// its members are re-parented and can no longer be found.
 	ps := tree(pgid)
