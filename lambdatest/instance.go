@@ -323,7 +323,7 @@ func (inst *instance) start() error {
 		err := cmd.Wait()
 		// When the runtime exits, Lambda ends its execution environment:
 		// whatever the bootstrap started goes too.
-		signalGroup(pid, true)
+		killLeftovers(pid)
 		inst.exitErr = err
 		close(inst.exited)
 		f.log.Debug("instance exited", "instance", inst.n, "pid", pid, "status", inst.exitStatus())

@@ -25,3 +25,7 @@ func signalGroup(pid int, force bool) {
 	}
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
 }
+
+// killLeftovers kills what is left of the process group pid, and what
+// descends from it, once its leader has exited.
+func killLeftovers(pid int) { proctree.Signal(pid, syscall.SIGKILL) }
