@@ -115,6 +115,7 @@ func (tt callCase) check(t *testing.T, target []string, env ...string) {
 // under "mcplambda dev", through each front door's MCP endpoint and
 // through the Lambda Invoke API (lambda: target), in both protocol eras.
 func TestCallFrontDoors(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev")
 	}
@@ -195,6 +196,7 @@ func TestCallFrontDoors(t *testing.T) {
 
 // TestCallErrors covers the failures call explains in one line.
 func TestCallErrors(t *testing.T) {
+	t.Parallel()
 	closed := testtools.FreeAddr(t) // nothing listens there
 
 	tests := []callCase{
@@ -240,6 +242,7 @@ func TestCallErrors(t *testing.T) {
 // works; --oauth signs in with the authorization code flow through the
 // local issuer, the test acting as the browser.
 func TestCallOAuth(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev")
 	}
@@ -337,6 +340,7 @@ func TestCallOAuth(t *testing.T) {
 // signatures by re-signing each request with the AWS SDK's signer and the
 // known secret, in front of "mcplambda dev".
 func TestCallSigV4(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev")
 	}
@@ -426,6 +430,7 @@ func verifySigV4(r *http.Request, body []byte, secret, service, region string) e
 // authorization server is a stand-in (authtest's issuer has no client
 // credentials grant): its own metadata and token endpoint, authtest's keys.
 func TestCallClientCredentials(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev")
 	}

@@ -74,6 +74,18 @@
 //	    --cli-binary-format raw-in-base64-out \
 //	    --payload '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' out.json
 //
+// Dev is a web server on the developer's machine, so it refuses what a web
+// page open in a browser could send it. On every path, a request that
+// reached a loopback listener with a Host header naming another host (DNS
+// rebinding) gets 403. The Invoke API, which in Lambda only IAM principals
+// may call, is stricter: it refuses a Host that is neither a loopback name
+// or address nor the address the connection arrived on, any request with
+// an Origin header (403 AccessDeniedException), and a body whose
+// Content-Type is not application/json, application/octet-stream or absent
+// (415 UnsupportedMediaTypeException); the AWS SDKs and CLI send none of
+// these. On the front door, the Origin is the function's business, as in
+// production: an mcplambda function refuses origins it does not allow.
+//
 // Everything else goes to standard error: build progress, then for every
 // request one line for people and a CloudWatch-style REPORT line
 // (tab-separated, as Lambda writes it):
@@ -126,6 +138,10 @@
 // own HTML error pages (502 for a function error, timeout or throttling).
 // Ctrl-C (SIGINT) or SIGTERM stops the listener, sends SIGTERM to the
 // instances, removes the build directory and exits with status 0.
+// An
+// instance that ends (it exits, is killed, or dev stops) takes everything
+// it started with it, as Lambda ends an execution environment (see package
+// lambdatest for what cannot be tracked).
 //
 // # mcplambda build
 //
