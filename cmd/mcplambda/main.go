@@ -212,7 +212,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	err := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
@@ -252,6 +252,7 @@ func usagef(hint, format string, args ...any) error {
 
 // Main is the mcplambda command: it dispatches to a subcommand.
 type Main struct {
+	Stdin  io.Reader // the MCP protocol, for "proxy"
 	Stdout io.Writer // the subcommands' result output
 	Stderr io.Writer // progress, logs and diagnostics
 }
@@ -266,16 +267,22 @@ type command interface {
 // commands lists the subcommands in the order the usage shows them.
 var commands = []struct {
 	name, summary string
-	new           func(stdout, stderr io.Writer) command
+	new           func(m *Main) command
 }{
 	{"dev", "serve a function locally under a Lambda Runtime API emulator",
-		func(stdout, stderr io.Writer) command { return &DevCommand{Stdout: stdout, Stderr: stderr} }},
+		func(m *Main) command { return &DevCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"build", "cross-compile a package into a reproducible Lambda deployment zip or the stdio layer",
-		func(stdout, stderr io.Writer) command { return &BuildCommand{Stdout: stdout, Stderr: stderr} }},
+		func(m *Main) command { return &BuildCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"stdio", "serve a stdio MCP server, kept warm, in Lambda or locally (no code)",
-		func(stdout, stderr io.Writer) command { return &StdioCommand{Stdout: stdout, Stderr: stderr} }},
+		func(m *Main) command { return &StdioCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"call", "call an MCP server: list and call its tools, resources and prompts",
-		func(stdout, stderr io.Writer) command { return &CallCommand{Stdout: stdout, Stderr: stderr} }},
+		func(m *Main) command { return &CallCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
+	{"proxy", "serve a remote MCP server (SigV4, OAuth, Lambda Invoke API) to local clients over stdio",
+		func(m *Main) command { return &ProxyCommand{Stdin: m.Stdin, Stdout: m.Stdout, Stderr: m.Stderr} }},
+	{"init", "write a new MCP server module: main.go, a test, go.mod with the mcplambda tool, a CDK app",
+		func(m *Main) command { return &InitCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
+	{"version", "print the version of mcplambda",
+		func(m *Main) command { return &VersionCommand{Stdout: m.Stdout} }},
 }
 
 const mainHint = `Run "mcplambda -h" for the list of commands.`
@@ -287,6 +294,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	name := args[0]
 	switch name {
+	case "-version", "--version":
+		return m.Run(ctx, append([]string{"version"}, args[1:]...))
 	case "-h", "-help", "--help", "help":
 		if name == "help" && len(args) > 1 {
 			// "mcplambda help dev" is "mcplambda dev -h".
@@ -297,7 +306,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	for _, c := range commands {
 		if c.name == name {
-			return c.new(m.Stdout, m.Stderr).Run(ctx, args[1:])
+			return c.new(m).Run(ctx, args[1:])
 		}
 	}
 	return usagef(mainHint, "unknown command %q", name)
