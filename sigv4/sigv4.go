@@ -85,10 +85,10 @@ type Options struct {
 // Transport is an [http.RoundTripper] that signs requests with SigV4. It
 // is safe for concurrent use.
 type Transport struct {
-	opts   Options // set at construction
-	signer *v4.Signer
+	opts Options // set at construction
 
 	mu     sync.Mutex
+	signer *v4.Signer              // guarded by mu; it caches signing keys by access key id
 	creds  aws.CredentialsProvider // the loaded default chain, guarded by mu
 	region string                  // its region, guarded by mu
 }
@@ -157,12 +157,15 @@ func (t *Transport) credentials(ctx context.Context) (aws.CredentialsProvider, s
 // A caller whose signed request was refused with 401 or 403 may Refresh
 // and retry once.
 func (t *Transport) Refresh() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// A new signer: the old one keeps the signing keys it derived, by
+	// access key id, which a rotated secret may share.
+	t.signer = v4.NewSigner()
 	if c, ok := t.opts.Credentials.(*aws.CredentialsCache); ok {
 		c.Invalidate()
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.creds, t.region = nil, ""
 }
 
@@ -235,7 +238,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.opts.ContentSHA256 {
 		r.Header.Set("X-Amz-Content-Sha256", hash)
 	}
-	if err := t.signer.SignHTTP(ctx, c, r, hash, service, region, t.opts.Now().UTC()); err != nil {
+	t.mu.Lock()
+	signer := t.signer
+	t.mu.Unlock()
+	if err := signer.SignHTTP(ctx, c, r, hash, service, region, t.opts.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("sigv4: signing: %w", err)
 	}
 	return t.opts.Base.RoundTrip(r)
