@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,18 +67,79 @@ func proxyEnv(t *testing.T) []string {
 
 // proxyCommand returns the command that starts the proxy with args, its
 // standard error captured.
-func proxyCommand(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
+func proxyCommand(t *testing.T, env []string, args ...string) (*exec.Cmd, *lineLog) {
 	cmd := exec.Command(binary(t, "mcplambda"), append([]string{"proxy"}, args...)...)
 	cmd.Env = env
-	stderr := &syncBuffer{}
+	stderr := newLineLog()
 	cmd.Stderr = stderr
 	return cmd, stderr
+}
+
+// lineLog is an io.Writer that keeps the lines written to it, and lets a
+// test wait for them: a process's stderr is copied to it by another
+// goroutine, so what the process wrote before answering may not be there
+// yet when the answer arrives.
+type lineLog struct {
+	mu      sync.Mutex
+	partial []byte
+	lines   []string
+	added   chan struct{} // receives a value when a line is added
+}
+
+func newLineLog() *lineLog { return &lineLog{added: make(chan struct{}, 1)} }
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		l.lines = append(l.lines, string(l.partial[:i]))
+		l.partial = l.partial[i+1:]
+		select {
+		case l.added <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// String returns the complete lines so far.
+func (l *lineLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.lines) == 0 {
+		return ""
+	}
+	return strings.Join(l.lines, "\n") + "\n"
+}
+
+// wait returns the first n lines once there are that many, or what there
+// is after 10s.
+func (l *lineLog) wait(n int) []string {
+	timeout := time.After(10 * time.Second)
+	for {
+		l.mu.Lock()
+		lines := slices.Clone(l.lines)
+		l.mu.Unlock()
+		if len(lines) >= n {
+			return lines[:n]
+		}
+		select {
+		case <-l.added:
+		case <-timeout:
+			return lines
+		}
+	}
 }
 
 // goClient is go-sdk's client of a proxy, with what the proxy relays to it.
 type goClient struct {
 	cs       *mcp.ClientSession
-	stderr   *syncBuffer
+	stderr   *lineLog
 	progress chan *mcp.ProgressNotificationParams
 	logs     chan *mcp.LoggingMessageParams
 	asked    chan string

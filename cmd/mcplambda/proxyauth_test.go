@@ -109,7 +109,7 @@ func TestProxySigV4(t *testing.T) {
 			}
 		}
 		mu.Unlock()
-		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		lines := stderr.wait(2)
 		if len(lines) != 2 || !strings.HasPrefix(lines[1], "mcplambda proxy: connecting: 403 Forbidden from ") {
 			t.Errorf("proxy stderr = %q, want the start line and one line for the failure", stderr.String())
 		}

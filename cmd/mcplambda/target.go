@@ -379,8 +379,13 @@ func resourceMetadata(ctx context.Context, challenge, endpoint string) string {
 // rejected by transport: ...
 var sdkNoise = regexp.MustCompile(`(calling|sending) "[^"]*": |:? ?rejected by transport:? ?`)
 
+// invokeNoise is the method name package invoke puts before its errors,
+// which the explanation names already.
+var invokeNoise = regexp.MustCompile(`(?:initialize|[a-z]+(?:/[a-zA-Z]+)+): (invoke: )`)
+
 // oneLine returns err's message on one line, without go-sdk's noise.
 func oneLine(err error) string {
 	s := strings.Join(strings.Fields(err.Error()), " ")
+	s = invokeNoise.ReplaceAllString(s, "${1}")
 	return strings.TrimSpace(sdkNoise.ReplaceAllString(s, ""))
 }
