@@ -178,7 +178,9 @@ func (c *CallCommand) Run(ctx context.Context, args []string) error {
 		},
 		//lint:ignore SA1019 servers still send log messages, and people want to see them
 		LoggingMessageHandler: func(_ context.Context, req *mcp.LoggingMessageRequest) {
-			fmt.Fprintf(stderr, "mcplambda: log %s\n", logLine(req.Params))
+			if cfg.logLevel != "off" {
+				fmt.Fprintf(stderr, "mcplambda: log %s\n", logLine(req.Params))
+			}
 		},
 	})
 	cs, err := client.Connect(ctx, rem.transport(), &mcp.ClientSessionOptions{ProtocolVersion: cfg.protocol})
@@ -235,11 +237,16 @@ func flatten(s string) string { return strings.Join(strings.Fields(s), " ") }
 // logMeta returns the request _meta that asks a 2026-07-28 server for log
 // messages at cfg.logLevel, or nil.
 func logMeta(cfg *callConfig, cs *mcp.ClientSession) mcp.Meta {
-	if cfg.logLevel == "off" || !newProtocol(cs) {
+	if cfg.logLevel == "off" || !newProtocol(cs) || !notifies(cfg) {
 		return nil
 	}
 	return mcp.Meta{mcp.MetaKeyLogLevel: cfg.logLevel}
 }
+
+// notifies reports whether the target can send notifications back: the
+// Lambda Invoke API returns the response alone, and a server that tries
+// to send a notification there may fail the request.
+func notifies(cfg *callConfig) bool { return !strings.HasPrefix(cfg.target, "lambda:") }
 
 // newProtocol reports whether cs speaks MCP 2026-07-28 or later, which
 // has no session: a log level travels with each request.
@@ -253,7 +260,7 @@ func newProtocol(cs *mcp.ClientSession) bool {
 func setLogLevel(ctx context.Context, cfg *callConfig, cs *mcp.ClientSession) error {
 	res := cs.InitializeResult()
 	//lint:ignore SA1019 servers of the older protocols still log
-	if cfg.logLevel == "off" || newProtocol(cs) || res == nil || res.Capabilities == nil || res.Capabilities.Logging == nil {
+	if cfg.logLevel == "off" || newProtocol(cs) || !notifies(cfg) || res == nil || res.Capabilities == nil || res.Capabilities.Logging == nil {
 		return nil
 	}
 	//lint:ignore SA1019 servers of the older protocols still log
@@ -319,7 +326,9 @@ func (c *CallCommand) do(ctx context.Context, cfg *callConfig, cs *mcp.ClientSes
 			return err
 		}
 		params := &mcp.CallToolParams{Name: name, Arguments: args, Meta: logMeta(cfg, cs)}
-		params.SetProgressToken("mcplambda-call")
+		if notifies(cfg) {
+			params.SetProgressToken("mcplambda-call")
+		}
 		res, err := cs.CallTool(ctx, params)
 		if err != nil {
 			return err

@@ -180,6 +180,24 @@ func TestCallFrontDoors(t *testing.T) {
 						tt.want = strings.ReplaceAll(tt.want, "PROTOCOL", regexp.QuoteMeta(protocol))
 						tt.check(t, target)
 					}
+					// Progress and log messages go to stderr as they arrive, with
+					// --json too;
+					// a lambda: target carries no notifications, so call asks
+					// for none there.
+					if name == "lambda" {
+						callCase{args: []string{"tool", "test_tool_with_progress"}, want: `^progress reported for token <nil>\n$`}.check(t, target)
+					} else {
+						progress := `^mcplambda: progress 0%: step 1 of 3\nmcplambda: progress 50%: step 2 of 3\nmcplambda: progress 100%: step 3 of 3\n$`
+						logs := `^mcplambda: log info: Tool execution started\nmcplambda: log info: Tool processing data\nmcplambda: log info: Tool execution completed\n$`
+						for _, tt := range []callCase{
+							{args: []string{"tool", "test_tool_with_progress"}, want: `^progress reported for token mcplambda-call\n$`, wantErr: progress},
+							{args: []string{"--json", "tool", "test_tool_with_progress"}, want: `^\{\n(.*\n)*  "content": \[`, wantErr: progress},
+							{args: []string{"tool", "test_tool_with_logging"}, want: `^Tool with logging executed successfully\n$`, wantErr: logs},
+							{args: []string{"--log-level", "off", "tool", "test_tool_with_logging"}, want: `^Tool with logging executed successfully\n$`},
+						} {
+							tt.check(t, target)
+						}
+					}
 					for _, tt := range jsonCases {
 						_, stdout, stderr := runCall(t, nil, append(append(target, "--json"), tt.args...)...)
 						var m map[string]any

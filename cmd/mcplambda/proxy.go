@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mcplambda/mcplambda/internal/mcpproxy"
@@ -133,6 +134,7 @@ func (c *ProxyCommand) Run(ctx context.Context, args []string) error {
 	p := mcpproxy.New(&mcpproxy.Options{
 		Transport:       rem.transport,
 		ProtocolVersion: cfg.protocol,
+		NoNotifications: strings.HasPrefix(cfg.target, "lambda:"),
 		Explain: func(ctx context.Context, op string, err error) error {
 			if je := mcpproxy.ServerError(err); je != nil && !rem.authFailed() {
 				return je // the remote's answer, as it is

@@ -302,7 +302,7 @@ func TestProxy(t *testing.T) {
 			for _, remote := range protocolVersions {
 				args := append([]string{"--protocol", remote}, target.args...)
 				notifications := target.name != "lambda"
-				logs := notifications && remote == "2026-07-28"
+				logs := notifications
 				input := remote == "2026-07-28"
 				t.Run("remote "+remote+"/TypeScript 2025-11-25", func(t *testing.T) {
 					checkTS(t, env, args, notifications, logs, input)
@@ -339,8 +339,9 @@ func checkTS(t *testing.T, env, args []string, notifications, logs, input bool) 
 		Completion: []string{"paris", "park", "party"},
 	}
 	want.Server.Name = "mcplambda-conformance"
+	checks = append(checks, "progress")
+	want.Progress = []string{}
 	if notifications {
-		checks = append(checks, "progress")
 		want.Progress = wantProgress
 	}
 	if logs {
@@ -428,10 +429,16 @@ func checkGoClient(t *testing.T, ctx context.Context, g *goClient, notifications
 	if err != nil || !slices.Equal(comp.Completion.Values, []string{"paris", "park", "party"}) {
 		t.Errorf("Complete = %v, %v", comp, err)
 	}
-	if notifications {
-		params := &mcp.CallToolParams{Name: "test_tool_with_progress", Meta: mcp.Meta{mcp.MetaKeyLogLevel: "info"}}
-		params.SetProgressToken("go-progress")
-		if _, err := cs.CallTool(ctx, params); err != nil {
+	params := &mcp.CallToolParams{Name: "test_tool_with_progress", Meta: mcp.Meta{mcp.MetaKeyLogLevel: "info"}}
+	params.SetProgressToken("go-progress")
+	res, err = cs.CallTool(ctx, params)
+	if !notifications {
+		// The proxy sends a remote that cannot notify no progress token.
+		if err != nil || textOf(res) != "progress reported for token <nil>" {
+			t.Errorf("CallTool(test_tool_with_progress) = %v, %v; want no token at the remote", res, err)
+		}
+	} else {
+		if err != nil {
 			t.Errorf("CallTool(test_tool_with_progress): %v", err)
 		}
 		var got []string

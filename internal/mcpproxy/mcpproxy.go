@@ -77,6 +77,12 @@ type Options struct {
 	// the remote does not know server/discover.
 	ProtocolVersion string
 
+	// NoNotifications says that the remote cannot send notifications: the
+	// Lambda Invoke API returns a response alone, and a server that tries
+	// to notify there may fail the request. The proxy then asks the remote
+	// for none: no progress token, no log level.
+	NoNotifications bool
+
 	// Explain returns the error the local client gets for err, a failure
 	// of a request to the remote; op says what failed: "connecting", or a
 	// method and its tool, prompt or resource ("tools/call
@@ -515,7 +521,7 @@ func (p *Proxy) forward(ctx context.Context, method string, req mcp.Request) (re
 	}()
 
 	meta := p.outgoingMeta(cs, in, caps, info, newLocal, level, hasLevel)
-	if localToken != nil {
+	if localToken != nil && !p.opts.NoNotifications {
 		meta["progressToken"] = token
 	}
 	res, err = p.send(ctx, cs, ss, method, in, meta, newLocal)
@@ -558,6 +564,7 @@ func (p *Proxy) outgoingMeta(cs *mcp.ClientSession, in mcp.Params, caps *mcp.Cli
 		out[mcp.MetaKeyClientInfo] = info
 	}
 	switch {
+	case p.opts.NoNotifications:
 	case newLocal && localLevel != nil:
 		out[mcp.MetaKeyLogLevel] = localLevel
 	case !newLocal && hasLevel:
@@ -976,7 +983,7 @@ func (p *Proxy) setLevel(ctx context.Context, req mcp.Request) {
 	}
 	cs := p.cs
 	p.mu.Unlock()
-	if cs == nil || isNew(cs) {
+	if cs == nil || isNew(cs) || p.opts.NoNotifications {
 		return
 	}
 	//lint:ignore SA1019 logging of the older protocols
