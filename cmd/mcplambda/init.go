@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 	"unicode"
@@ -191,6 +192,7 @@ func (c *InitCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if len(exist) > 0 {
+		slices.Sort(exist)
 		return fmt.Errorf("init: %s already has %s: init writes a new module and overwrites nothing", cfg.dir, strings.Join(exist, ", "))
 	}
 	for _, f := range files {

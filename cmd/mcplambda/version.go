@@ -48,6 +48,10 @@ func versionLine() string {
 	b.WriteString("mcplambda " + buildVersion())
 	var vcs []string
 	if info, ok := debug.ReadBuildInfo(); ok {
+		if r := info.Main.Replace; r != nil {
+			// A module that requires a checkout with a replace directive.
+			b.WriteString(" => " + r.Path)
+		}
 		var rev, at, modified string
 		for _, s := range info.Settings {
 			switch s.Key {
