@@ -54,7 +54,7 @@ func conformanceTargets(t *testing.T) []proxyTarget {
 
 // proxyEnv is the environment of the proxy: no AWS configuration at all
 // (a loopback --endpoint-url needs none), a cache directory of the test's.
-func proxyEnv(t *testing.T) []string {
+func proxyEnv(t testing.TB) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "MCPLAMBDA_") {
@@ -67,7 +67,7 @@ func proxyEnv(t *testing.T) []string {
 
 // proxyCommand returns the command that starts the proxy with args, its
 // standard error captured.
-func proxyCommand(t *testing.T, env []string, args ...string) (*exec.Cmd, *lineLog) {
+func proxyCommand(t testing.TB, env []string, args ...string) (*exec.Cmd, *lineLog) {
 	cmd := exec.Command(binary(t, "mcplambda"), append([]string{"proxy"}, args...)...)
 	cmd.Env = env
 	stderr := newLineLog()
