@@ -1,5 +1,7 @@
 package main
 
+//lint:file-ignore SA1019 call shows the log messages servers of every era send, a feature deprecated since 2026-07-28 (SEP-2577).
+
 import (
 	"context"
 	"encoding/json"
@@ -176,7 +178,6 @@ func (c *CallCommand) Run(ctx context.Context, args []string) error {
 		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
 			fmt.Fprintf(stderr, "mcplambda: progress %s\n", progressLine(req.Params))
 		},
-		//lint:ignore SA1019 servers still send log messages, and people want to see them
 		LoggingMessageHandler: func(_ context.Context, req *mcp.LoggingMessageRequest) {
 			if cfg.logLevel != "off" {
 				fmt.Fprintf(stderr, "mcplambda: log %s\n", logLine(req.Params))
@@ -259,11 +260,9 @@ func newProtocol(cs *mcp.ClientSession) bool {
 // level in its session, for log messages at cfg.logLevel.
 func setLogLevel(ctx context.Context, cfg *callConfig, cs *mcp.ClientSession) error {
 	res := cs.InitializeResult()
-	//lint:ignore SA1019 servers of the older protocols still log
 	if cfg.logLevel == "off" || newProtocol(cs) || !notifies(cfg) || res == nil || res.Capabilities == nil || res.Capabilities.Logging == nil {
 		return nil
 	}
-	//lint:ignore SA1019 servers of the older protocols still log
 	return cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: mcp.LoggingLevel(cfg.logLevel)})
 }
 
@@ -594,7 +593,6 @@ func capabilities(c *mcp.ServerCapabilities) []string {
 	if c.Completions != nil {
 		s = append(s, "completions")
 	}
-	//lint:ignore SA1019 older servers still declare it, and it still works
 	if c.Logging != nil {
 		s = append(s, "logging")
 	}

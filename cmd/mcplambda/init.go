@@ -83,7 +83,8 @@ directory), which must not hold any of the files it writes:
 
 then runs "go mod tidy" in DIR and in DIR/deploy, which downloads the
 dependencies. The module requires github.com/mcplambda/mcplambda at this
-binary's version.
+binary's version, and deploy/ requires the CDK constructs,
+github.com/mcplambda/mcplambda/deploy/cdk, at the same version.
 
 Flags:
 `)

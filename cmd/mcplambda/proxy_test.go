@@ -1,5 +1,7 @@
 package main
 
+//lint:file-ignore SA1019 the tests exercise sampling, roots and logging, deprecated since 2026-07-28 (SEP-2577) but still relayed.
+
 import (
 	"bytes"
 	"context"
@@ -157,19 +159,16 @@ func connectGo(t *testing.T, ctx context.Context, protocol string, env []string,
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "go-proxy-test", Version: "v1"}, &mcp.ClientOptions{
 		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) { g.progress <- r.Params },
-		//lint:ignore SA1019 the proxy relays log messages
-		LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) { g.logs <- r.Params },
+		LoggingMessageHandler:       func(_ context.Context, r *mcp.LoggingMessageRequest) { g.logs <- r.Params },
 		ElicitationHandler: func(_ context.Context, r *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
 			g.asked <- "elicitation: " + r.Params.Message
 			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"name": "Ada", "color": "blue"}}, nil
 		},
-		//lint:ignore SA1019 sampling through input_required
 		CreateMessageHandler: func(context.Context, *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
 			g.asked <- "sampling"
 			return &mcp.CreateMessageResult{Role: "assistant", Content: &mcp.TextContent{Text: "Paris"}, Model: "test-model"}, nil
 		},
 	})
-	//lint:ignore SA1019 roots through input_required
 	client.AddRoots(&mcp.Root{URI: "file:///tmp/project", Name: "project"})
 	cmd, stderr := proxyCommand(t, env, args...)
 	g.stderr = stderr

@@ -244,3 +244,19 @@ func TestProxyListen(t *testing.T) {
 	usageCase{name: "not loopback", args: []string{"proxy", "--listen", "0.0.0.0:8000", "http://127.0.0.1:1/mcp"}, code: 2,
 		stderr: []string{"want a loopback address"}}.check(t)
 }
+
+// TestProxyUsage covers proxy's command line.
+func TestProxyUsage(t *testing.T) {
+	for _, tt := range []usageCase{
+		{name: "no target", args: []string{"proxy"}, code: 2, stderr: []string{"no TARGET given"}},
+		{name: "extra argument", args: []string{"proxy", "http://127.0.0.1:1/mcp", "tools"}, code: 2, stderr: []string{`unexpected argument "tools"`}},
+		{name: "bad target", args: []string{"proxy", "ftp://x/mcp"}, code: 2, stderr: []string{"want an http(s) URL or lambda:FUNCTION"}},
+		{name: "bad listen", args: []string{"proxy", "--listen", "8000", "http://127.0.0.1:1/mcp"}, code: 2, stderr: []string{"want host:port"}},
+		{name: "two auths", args: []string{"proxy", "--sigv4", "--oauth", "http://127.0.0.1:1/mcp"}, code: 2, stderr: []string{"choose one of"}},
+		{name: "auth for lambda", args: []string{"proxy", "--sigv4", "lambda:fn"}, code: 2, stderr: []string{"authorized by IAM"}},
+		{name: "help", args: []string{"proxy", "-h"}, stdout: "Usage: mcplambda proxy [flags] TARGET"},
+		{name: "listed", args: []string{"-h"}, stdout: "proxy   serve a remote MCP server"},
+	} {
+		t.Run(tt.name, tt.check)
+	}
+}

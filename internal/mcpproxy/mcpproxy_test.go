@@ -1,5 +1,7 @@
 package mcpproxy_test
 
+//lint:file-ignore SA1019 the tests exercise sampling, roots and logging, deprecated since 2026-07-28 (SEP-2577) but still relayed.
+
 import (
 	"context"
 	"errors"
@@ -50,7 +52,6 @@ func newRemote() *mcp.Server {
 		return text("Hello, %v!", res.Content["name"]), nil
 	})
 	add("sample", func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		//lint:ignore SA1019 sampling of the older protocols
 		res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{MaxTokens: 10,
 			Messages: []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: "capital of France?"}}}})
 		if err != nil {
@@ -59,7 +60,6 @@ func newRemote() *mcp.Server {
 		return text("sampled %s", res.Content.(*mcp.TextContent).Text), nil
 	})
 	add("roots", func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		//lint:ignore SA1019 roots of the older protocols
 		res, err := req.Session.ListRoots(ctx, nil)
 		if err != nil {
 			return nil, err
@@ -67,7 +67,6 @@ func newRemote() *mcp.Server {
 		return text("%d root(s): %s", len(res.Roots), res.Roots[0].URI), nil
 	})
 	add("log", func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		//lint:ignore SA1019 logging of the older protocols
 		if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: "remote says hi"}); err != nil {
 			return nil, err
 		}
@@ -118,9 +117,7 @@ func setup(t *testing.T, remote *mcp.Server, remoteProtocol, localProtocol strin
 	opts := &mcp.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { l.changed <- "tools" },
 		ResourceUpdatedHandler: func(_ context.Context, r *mcp.ResourceUpdatedNotificationRequest) { l.updated <- r.Params.URI },
-		//lint:ignore SA1019 logging of the older protocols
-		LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) { l.logs <- fmt.Sprint(r.Params.Data) },
-		//lint:ignore SA1019 sampling of the older protocols
+		LoggingMessageHandler:  func(_ context.Context, r *mcp.LoggingMessageRequest) { l.logs <- fmt.Sprint(r.Params.Data) },
 		CreateMessageHandler: func(context.Context, *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
 			l.asked <- "sampling"
 			return &mcp.CreateMessageResult{Role: "assistant", Model: "m", Content: &mcp.TextContent{Text: "Paris"}}, nil
@@ -133,7 +130,6 @@ func setup(t *testing.T, remote *mcp.Server, remoteProtocol, localProtocol strin
 		}
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "local", Version: "v1"}, opts)
-	//lint:ignore SA1019 roots of the older protocols
 	client.AddRoots(&mcp.Root{URI: "file:///tmp/project"})
 	ct, st := mcp.NewInMemoryTransports()
 	if _, err := p.Server().Connect(ctx, st, nil); err != nil {
@@ -232,7 +228,6 @@ func TestOlderRemoteRequests(t *testing.T) {
 		}
 	}
 
-	//lint:ignore SA1019 logging of the older protocols
 	if err := l.cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "info"}); err != nil {
 		t.Fatal(err)
 	}
