@@ -245,8 +245,19 @@ func TestCallErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("no AWS credentials", func(t *testing.T) {
+		// The default chain finds nothing (and the instance metadata
+		// service is off or refuses): one line that says what to set.
+		callCase{args: []string{"lambda:arn:aws:lambda:eu-west-1:123456789012:function:time", "tools"}, wantCode: 1,
+			wantErr: `^mcplambda: call: connecting: invoke: no AWS credentials found \(.*\): set AWS_PROFILE .* or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n$`}.
+			check(t, nil, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_REGION=")
+	})
+
 	t.Run("bad --args", func(t *testing.T) {
 		dev := startDev(t, "--addr", "127.0.0.1:0", binary(t, "conformance"))
+		// The Invoke API of mcplambda dev needs no AWS configuration.
+		callCase{args: []string{"tool", "test_simple_text"}, want: `^This is a simple text response for testing\.\n$`}.
+			check(t, []string{"--endpoint-url", dev.invokeURL, "lambda:conformance"}, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_REGION=")
 		callCase{args: []string{"tool", "test_simple_text", "--args", "[1]"}, wantCode: 2, wantErr: `--args "\[1\]": want a JSON object`}.check(t, []string{dev.mcpURL})
 		callCase{args: []string{"lambda:nope", "tools"}, wantCode: 1,
 			wantErr: `^mcplambda: call: connecting: .*ResourceNotFoundException: Function not found: .*:function:nope\n$`}.check(t, []string{"--endpoint-url", dev.invokeURL})

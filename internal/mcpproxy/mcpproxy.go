@@ -112,15 +112,14 @@ type Proxy struct {
 
 	connMu sync.Mutex // held while connecting, so that one connection is made at a time
 
-	mu       sync.Mutex // guards the fields below
-	cs       *mcp.ClientSession
-	client   *mcp.Client
-	calls    map[string]*call // forwarded requests in flight, by the proxy's progress token
-	seq      int64
-	levels   map[*mcp.ServerSession]mcp.LoggingLevel // set by older local clients with logging/setLevel
-	subs     map[string]int                          // resource URI -> local subscriptions
-	closed   bool
-	rootsSeq int
+	mu     sync.Mutex // guards the fields below
+	cs     *mcp.ClientSession
+	client *mcp.Client
+	calls  map[string]*call // forwarded requests in flight, by the proxy's progress token
+	seq    int64
+	levels map[*mcp.ServerSession]mcp.LoggingLevel // set by older local clients with logging/setLevel
+	subs   map[string]int                          // resource URI -> local subscriptions
+	closed bool
 }
 
 // call is a forwarded request in flight.
@@ -234,7 +233,7 @@ func (p *Proxy) session(ctx context.Context, caps *mcp.ClientCapabilities, info 
 		}
 		p.mu.Unlock()
 	}()
-	if isNew(cs) {
+	if res := cs.InitializeResult(); isNew(cs) && res.Capabilities != nil && res.Capabilities.Tools != nil {
 		// go-sdk mirrors x-mcp-header tool arguments into Mcp-Param-*
 		// headers only for tools it has listed.
 		for _, err := range cs.Tools(ctx, nil) {

@@ -28,12 +28,17 @@ const (
 	newer = "2026-07-28"
 )
 
+// rootsChanged receives a value when a remote of newRemote hears that the
+// client's roots changed.
+var rootsChanged = make(chan string, 10)
+
 // newRemote returns a remote server with tools that use the session:
 // elicitation, sampling, roots and logging of the older protocols, and an
 // input_required round of the newer one.
 func newRemote() *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "remote", Version: "v9"}, &mcp.ServerOptions{
-		Instructions:       "remote instructions",
+		Instructions:            "remote instructions",
+		RootsListChangedHandler: func(context.Context, *mcp.RootsListChangedRequest) { rootsChanged <- "roots" },
 		SubscribeHandler:   func(context.Context, *mcp.SubscribeRequest) error { return nil },
 		UnsubscribeHandler: func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
 	})
@@ -64,7 +69,11 @@ func newRemote() *mcp.Server {
 		if err != nil {
 			return nil, err
 		}
-		return text("%d root(s): %s", len(res.Roots), res.Roots[0].URI), nil
+		var uris []string
+		for _, r := range res.Roots {
+			uris = append(uris, r.URI)
+		}
+		return text("%d root(s): %s", len(uris), strings.Join(uris, " ")), nil
 	})
 	add("log", func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: "remote says hi"}); err != nil {
@@ -87,6 +96,7 @@ func newRemote() *mcp.Server {
 
 // local is a local client of the proxy and what reached it.
 type local struct {
+	client  *mcp.Client
 	cs      *mcp.ClientSession
 	changed chan string
 	updated chan string
@@ -131,6 +141,7 @@ func setup(t *testing.T, remote *mcp.Server, remoteProtocol, localProtocol strin
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "local", Version: "v1"}, opts)
 	client.AddRoots(&mcp.Root{URI: "file:///tmp/project"})
+	l.client = client
 	ct, st := mcp.NewInMemoryTransports()
 	if _, err := p.Server().Connect(ctx, st, nil); err != nil {
 		t.Fatal(err)
@@ -253,6 +264,14 @@ func TestOlderRemoteRequests(t *testing.T) {
 	if got := receive(t, "resources/updated", l.updated); got != "test://watched" {
 		t.Errorf("resources/updated for %q", got)
 	}
+	// The local client's roots change: the remote hears of it, and sees
+	// the new roots.
+	l.client.AddRoots(&mcp.Root{URI: "file:///tmp/other"})
+	receive(t, "roots list_changed at the remote", rootsChanged)
+	if got, err := call(t, l.cs, "roots"); err != nil || got != "2 root(s): file:///tmp/other file:///tmp/project" {
+		t.Errorf("CallTool(roots) after a change = %q, %v", got, err)
+	}
+
 	if errs := f.get(); len(errs) > 0 {
 		t.Errorf("failures reported: %q", errs)
 	}

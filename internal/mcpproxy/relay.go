@@ -3,7 +3,6 @@ package mcpproxy
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -120,7 +119,16 @@ func (p *Proxy) setLevel(ctx context.Context, req mcp.Request) {
 	if ss == nil || params == nil {
 		return
 	}
+	live := map[*mcp.ServerSession]bool{}
+	for s := range p.server.Sessions() {
+		live[s] = true
+	}
 	p.mu.Lock()
+	for s := range p.levels {
+		if !live[s] {
+			delete(p.levels, s) // a session that has ended
+		}
+	}
 	p.levels[ss] = params.Level
 	most := params.Level
 	for _, l := range p.levels {
@@ -235,11 +243,9 @@ func (p *Proxy) unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) er
 func (p *Proxy) rootsChanged(context.Context, *mcp.RootsListChangedRequest) {
 	p.mu.Lock()
 	client, cs := p.client, p.cs
-	p.rootsSeq++
-	n := p.rootsSeq
 	p.mu.Unlock()
 	if client == nil || cs == nil || isNew(cs) {
 		return
 	}
-	client.AddRoots(&mcp.Root{URI: "mcplambda-proxy:roots", Name: strconv.Itoa(n)})
+	client.AddRoots(&mcp.Root{URI: "mcplambda-proxy:roots"})
 }
