@@ -39,8 +39,8 @@ func newRemote() *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "remote", Version: "v9"}, &mcp.ServerOptions{
 		Instructions:            "remote instructions",
 		RootsListChangedHandler: func(context.Context, *mcp.RootsListChangedRequest) { rootsChanged <- "roots" },
-		SubscribeHandler:   func(context.Context, *mcp.SubscribeRequest) error { return nil },
-		UnsubscribeHandler: func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
+		SubscribeHandler:        func(context.Context, *mcp.SubscribeRequest) error { return nil },
+		UnsubscribeHandler:      func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
 	})
 	text := func(format string, args ...any) *mcp.CallToolResult {
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf(format, args...)}}}
