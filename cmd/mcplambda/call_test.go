@@ -62,7 +62,8 @@ func runCall(tb testing.TB, env []string, args ...string) (code int, stdout, std
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(tb, "mcplambda"), append([]string{"call"}, args...)...)
-	cmd.Env = append(append(os.Environ(), awsEnv...), env...)
+	// A cache directory of the test's own: --oauth caches tokens there.
+	cmd.Env = append(append(os.Environ(), awsEnv...), append([]string{"XDG_CACHE_HOME=" + tb.TempDir()}, env...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -305,7 +306,8 @@ func TestCallOAuth(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, binary(t, "mcplambda"), "call", "--oauth", "--client-id", iss.ClientID(), dev.mcpURL, "tool", "whoami")
-		cmd.Env = append(os.Environ(), awsEnv...)
+		cache := t.TempDir()
+		cmd.Env = append(os.Environ(), append(awsEnv, "XDG_CACHE_HOME="+cache)...)
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
 		stderr, err := cmd.StderrPipe()
@@ -359,6 +361,10 @@ func TestCallOAuth(t *testing.T) {
 		if want := `"principal":"` + iss.URL + `#user"`; !strings.Contains(stdout.String(), want) {
 			t.Errorf("call --oauth stdout = %s, want %s", stdout.String(), want)
 		}
+
+		// The token is cached: the next call needs no sign-in.
+		callCase{args: []string{"--oauth", "--client-id", iss.ClientID(), dev.mcpURL, "tool", "whoami"},
+			want: `"principal":"` + regexp.QuoteMeta(iss.URL) + `#user"`}.check(t, nil, "XDG_CACHE_HOME="+cache)
 	})
 }
 
