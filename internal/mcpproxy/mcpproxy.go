@@ -4,9 +4,7 @@
 // HTTP listener for clients that cannot reach the remote themselves.
 //
 //	p := mcpproxy.New(&mcpproxy.Options{
-//		Connect: func(ctx context.Context, c *mcp.Client) (*mcp.ClientSession, error) {
-//			return c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url}, nil)
-//		},
+//		Transport: func() mcp.Transport { return &mcp.StreamableClientTransport{Endpoint: url} },
 //	})
 //	defer p.Close()
 //	err := p.Server().Run(ctx, &mcp.StdioTransport{})
@@ -14,7 +12,7 @@
 // Both sides are go-sdk, which does all the protocol work: the local side
 // is an mcp.Server (initialize or server/discover, whichever era the local
 // client speaks), the remote side an mcp.ClientSession (2026-07-28 or an
-// older protocol, whichever the remote and [Options.Connect] agree on).
+// older protocol, as [Options.ProtocolVersion] asks and the remote agrees).
 // A receiving middleware forwards tools, resources, resource templates,
 // prompts and completion to the remote and returns its results as they
 // are (pages, cursors and cache hints included); the local handshake
@@ -37,12 +35,14 @@
 // Failures to reach the remote become a JSON-RPC internal error whose
 // message is the explanation from [Options.Explain], and one call of
 // [Options.OnFailure]; errors the remote answers with pass through with
-// their code. The proxy keeps serving.
+// their code ([ServerError]). The proxy keeps serving. A panic while
+// forwarding fails that request only.
 //
 // What cannot be bridged: a server-to-client request of an older remote
 // (elicitation during a tools/call) to a 2026-07-28 local client, which
 // can only be asked through input_required; notifications of a remote
-// reached through the Lambda Invoke API, which carries none; and
+// reached through the Lambda Invoke API, which carries none (see
+// [Options.NoNotifications]); and
 // list_changed from a remote on Lambda, whose instances cannot hold a
 // subscription open.
 package mcpproxy
