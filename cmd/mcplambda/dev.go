@@ -471,7 +471,7 @@ func resolveTarget(ctx context.Context, target string, stderr io.Writer) (bootst
 	if err := checkTarget(target); err != nil {
 		return "", nil, err
 	}
-	_, binary, statErr := isBinary(target)
+	_, binary, _ := isBinary(target)
 	if binary {
 		abs, err := filepath.Abs(target)
 		if err != nil {
@@ -479,36 +479,44 @@ func resolveTarget(ctx context.Context, target string, stderr io.Writer) (bootst
 		}
 		return abs, nil, nil
 	}
-	pkg := target
-	if statErr == nil && !filepath.IsAbs(pkg) && !strings.HasPrefix(pkg, ".") {
-		// A directory: "examples/time" would mean an import path to go build.
-		pkg = "." + string(filepath.Separator) + pkg
-	}
+	pkg, dir := goPackage(target)
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return "", nil, fmt.Errorf("dev: building %s needs the go command: %w", target, err)
 	}
-	dir, err := os.MkdirTemp("", "mcplambda-dev-")
+	tmp, err := os.MkdirTemp("", "mcplambda-dev-")
 	if err != nil {
 		return "", nil, fmt.Errorf("dev: %w", err)
 	}
-	cleanup = func() { os.RemoveAll(dir) }
-	bootstrap = filepath.Join(dir, "bootstrap")
-	fmt.Fprintf(stderr, "mcplambda: building %s (go build -tags lambda.norpc)\n", pkg)
+	cleanup = func() { os.RemoveAll(tmp) }
+	bootstrap = filepath.Join(tmp, "bootstrap")
+	fmt.Fprintf(stderr, "mcplambda: building %s (go build -tags lambda.norpc)\n", target)
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, gobin, "build", "-tags", "lambda.norpc", "-o", bootstrap, pkg)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
-		return "", cleanup, fmt.Errorf("dev: building %s: %w", pkg, err)
+		return "", cleanup, fmt.Errorf("dev: building %s: %w", target, err)
 	}
 	if fi, err := os.Stat(bootstrap); err != nil || fi.Mode().Perm()&0o111 == 0 {
 		// go build -o writes an archive for a package that is not main.
 		return "", cleanup, usagef(devHint, "dev: %s is not a main package", target)
 	}
-	fmt.Fprintf(stderr, "mcplambda: built %s in %s\n", pkg, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "mcplambda: built %s in %s\n", target, time.Since(start).Round(time.Millisecond))
 	return bootstrap, cleanup, nil
+}
+
+// goPackage returns how to name target to go build, and the directory to
+// run it in: a directory is built in itself, as ".", so that it may belong
+// to any module (the one that holds it, not the one of the current
+// directory); an import path is resolved in the current directory.
+func goPackage(target string) (pkg, dir string) {
+	if fi, err := os.Stat(target); err == nil && fi.IsDir() {
+		return ".", target
+	}
+	return target, ""
 }
 
 // reportPrinter returns the OnReport callback: one REPORT line per
