@@ -531,7 +531,7 @@ func (s *Server) keySetFor(ctx context.Context) (*KeySet, error) {
 	fresh, err := s.keys(ctx)
 	if err == nil {
 		c := *fresh
-		c.Previous = slices.Clone(fresh.Previous)
+		c.Previous, c.Next = slices.Clone(fresh.Previous), slices.Clone(fresh.Next)
 		if err = c.check(); err == nil {
 			s.mu.Lock()
 			s.keySet, s.keysFetched = &c, s.now()

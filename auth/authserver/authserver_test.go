@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -307,4 +308,11 @@ func TestHostCheck(t *testing.T) {
 		}
 	}
 	_ = net.IPv4len
+}
+
+// poolOf trusts the certificate of a TLS test server.
+func poolOf(srv *httptest.Server) *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return pool
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 )
 
@@ -44,22 +45,27 @@ type Key struct {
 	Sign SignFunc
 }
 
-// KeySet is the keys in force: Current signs new tokens, and Previous are
+// KeySet is the keys in force: Current signs new tokens; Previous are
 // published in the JWKS too, so that tokens they signed keep verifying
-// until they expire.
+// until they expire; Next are published before they sign, so that
+// verifiers in other processes know them when they become Current.
 type KeySet struct {
 	Current  Key
 	Previous []Key
+	Next     []Key
 }
 
 // A KeySource returns the keys in force. The server caches its answer for
 // [Options].KeyCacheTime and keeps using the last keys it got if the
 // source fails later.
 //
-// To rotate, make a new key Current and keep the old one in Previous for
-// at least the access token lifetime (plus the cache time): verifiers
-// (auth.JWTVerifier) fetch the key set again when a token names a kid they
-// do not know.
+// To rotate: publish the new key in Next for longer than verifiers cache
+// key sets (auth.JWTVerifier's KeysMaxAge, an hour by default), then make
+// it Current and keep the old one in Previous for at least the access
+// token lifetime plus KeyCacheTime. Verifiers fetch the key set again
+// when a token names a kid they do not know, but at most once a minute
+// (auth.JWTOptions.MinRefreshInterval), so a key that signs before it was
+// published can fail verification for up to a minute.
 type KeySource func(ctx context.Context) (*KeySet, error)
 
 // StaticKeys returns a KeySource that always answers current and
@@ -83,9 +89,11 @@ func (s *KeySet) check() error {
 	if err := s.Current.check(); err != nil {
 		return err
 	}
-	for i := range s.Previous {
-		if err := s.Previous[i].check(); err != nil {
-			return err
+	for _, ks := range [][]Key{s.Previous, s.Next} {
+		for i := range ks {
+			if err := ks[i].check(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -255,7 +263,7 @@ func (s *KeySet) jwks() ([]byte, error) {
 	var set struct {
 		Keys []jwk `json:"keys"`
 	}
-	for _, k := range append([]Key{s.Current}, s.Previous...) {
+	for _, k := range slices.Concat([]Key{s.Current}, s.Previous, s.Next) {
 		j, err := publicJWK(k.Public)
 		if err != nil {
 			return nil, err

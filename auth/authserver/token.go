@@ -458,7 +458,7 @@ func (s *Server) parseOwnToken(ctx context.Context, token string) (jwt.MapClaims
 		jwt.WithTimeFunc(s.now),
 	).ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		for _, k := range append([]Key{set.Current}, set.Previous...) {
+		for _, k := range slices.Concat([]Key{set.Current}, set.Previous, set.Next) {
 			if k.ID == kid && k.Algorithm == t.Method.Alg() {
 				return k.Public, nil
 			}

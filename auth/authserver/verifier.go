@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mcplambda/mcplambda/auth"
 	"github.com/mcplambda/mcplambda/identity"
@@ -20,7 +21,10 @@ import (
 // (issuer, audience resource, RequireAccessTokenType) whose key set is
 // fetched from the server in this process, without a network round trip.
 // opts may set the verifier's other options; JWKSURL, HTTPClient and
-// RequireAccessTokenType are set by Verifier. A resource server in
+// RequireAccessTokenType are set by Verifier, and MinRefreshInterval
+// defaults to a millisecond: fetching the key set in this process costs
+// no network round trip, so a token signed by a key made current a moment
+// ago verifies at once. A resource server in
 // another process uses auth.NewJWTVerifier(issuer, resource,
 // &auth.JWTOptions{RequireAccessTokenType: true}) instead, which discovers
 // the key set from the server's metadata.
@@ -39,6 +43,9 @@ func (s *Server) Verifier(resource string, opts *auth.JWTOptions) (*auth.JWTVeri
 	o.JWKSURL = s.JWKSURL()
 	o.RequireAccessTokenType = true
 	o.HTTPClient = &http.Client{Transport: inProcess{s}}
+	if o.MinRefreshInterval == 0 {
+		o.MinRefreshInterval = time.Millisecond
+	}
 	return auth.NewJWTVerifier(s.issuer, resource, &o)
 }
 
