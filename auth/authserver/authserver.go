@@ -376,19 +376,19 @@ func (s *Server) CallbackURL() string { return s.issuer + PathCallback }
 func (s *Server) Metadata() *oauthex.AuthServerMeta {
 	methods := []string{"none", "client_secret_basic", "client_secret_post"}
 	m := &oauthex.AuthServerMeta{
-		Issuer:                                 s.issuer,
-		AuthorizationEndpoint:                  s.issuer + PathAuthorize,
-		TokenEndpoint:                          s.issuer + PathToken,
-		JWKSURI:                                s.JWKSURL(),
-		ScopesSupported:                        slices.Clone(s.scopes),
-		ResponseTypesSupported:                 []string{"code"},
-		ResponseModesSupported:                 []string{"query"},
-		GrantTypesSupported:                    []string{"authorization_code", "refresh_token"},
-		TokenEndpointAuthMethodsSupported:      methods,
-		RevocationEndpoint:                     s.issuer + PathRevoke,
-		RevocationEndpointAuthMethodsSupported: methods,
-		CodeChallengeMethodsSupported:          []string{"S256"},
-		ClientIDMetadataDocumentSupported:      !s.cimd.Disable,
+		Issuer:                                     s.issuer,
+		AuthorizationEndpoint:                      s.issuer + PathAuthorize,
+		TokenEndpoint:                              s.issuer + PathToken,
+		JWKSURI:                                    s.JWKSURL(),
+		ScopesSupported:                            slices.Clone(s.scopes),
+		ResponseTypesSupported:                     []string{"code"},
+		ResponseModesSupported:                     []string{"query"},
+		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
+		TokenEndpointAuthMethodsSupported:          methods,
+		RevocationEndpoint:                         s.issuer + PathRevoke,
+		RevocationEndpointAuthMethodsSupported:     methods,
+		CodeChallengeMethodsSupported:              []string{"S256"},
+		ClientIDMetadataDocumentSupported:          !s.cimd.Disable,
 		AuthorizationResponseIssParameterSupported: true,
 	}
 	if !s.noDCR {
