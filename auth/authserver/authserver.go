@@ -494,7 +494,7 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("Access-Control-Allow-Origin", "*") // a public document
+	publicCORS(h)
 	w.Write(s.metadata)
 }
 
@@ -516,8 +516,17 @@ func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/jwk-set+json")
 	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("Access-Control-Allow-Origin", "*")
+	publicCORS(h)
 	w.Write(b)
+}
+
+// publicCORS lets any origin read a public document, unless an outer
+// handler (mcplambda's origin check) has already answered for the
+// request's origin.
+func publicCORS(h http.Header) {
+	if h.Get("Access-Control-Allow-Origin") == "" {
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
 }
 
 // keySetFor returns the keys in force, from the cache when fresh.
