@@ -126,6 +126,7 @@ var (
 	inputRE  = regexp.MustCompile(`(?is)<(input|button)\b([^>]*)>`)
 	attrRE   = regexp.MustCompile(`(?is)([a-z-]+)\s*=\s*"([^"]*)"`)
 	tagRE    = regexp.MustCompile(`(?s)<[^>]*>`)
+	styleRE  = regexp.MustCompile(`(?is)<(style|title|script)\b.*?</(style|title|script)>`)
 	spacesRE = regexp.MustCompile(`\s+`)
 )
 
@@ -191,7 +192,7 @@ func (b *Browser) submit(ctx context.Context, base *url.URL, page string) (*http
 // pageText is the text of an HTML page (or any body), shortened, for
 // error messages.
 func pageText(body []byte) string {
-	s := strings.TrimSpace(spacesRE.ReplaceAllString(html.UnescapeString(tagRE.ReplaceAllString(string(body), " ")), " "))
+	s := strings.TrimSpace(spacesRE.ReplaceAllString(html.UnescapeString(tagRE.ReplaceAllString(styleRE.ReplaceAllString(string(body), " "), " ")), " "))
 	if len(s) > 300 {
 		s = s[:300] + "..."
 	}

@@ -164,7 +164,7 @@ func configure(ctx context.Context, getenv func(string) string) (*setup, error) 
 			for entry := range strings.SplitSeq(gs, ";") {
 				group, scopes, ok := strings.Cut(entry, "=")
 				if !ok {
-					return nil, fmt.Errorf("oauth example: GROUP_SCOPES entry %q: want group=scope ...", entry)
+					return nil, fmt.Errorf("oauth example: GROUP_SCOPES entry %q: want group=scopes", entry)
 				}
 				opts.GroupScopes[strings.TrimSpace(group)] = strings.Fields(scopes)
 			}
