@@ -156,6 +156,8 @@ type Options struct {
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is how long a grant, and so its refresh tokens,
 	// lives after the user approved it. If zero, [DefaultRefreshTokenTTL].
+	// Refreshing does not ask the upstream provider again, so a user
+	// disabled there keeps the grants already approved until then.
 	RefreshTokenTTL time.Duration
 	// CodeTTL is the lifetime of authorization codes. If zero,
 	// [DefaultCodeTTL].

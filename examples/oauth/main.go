@@ -45,6 +45,8 @@
 //	SCOPES                  the scopes granted, space-separated (default "mcp:tools")
 //	GROUP_SCOPES            more scopes for members of provider groups: "admins=mcp:admin;ops=mcp:ops mcp:logs"
 //	REQUIRE_VERIFIED_EMAIL  "true" refuses users whose email the provider has not verified
+//	ALLOWED_ORIGINS         browser origins that may call the server, comma-separated (default: the MCP
+//	                        Inspector's, http://localhost:6274 and http://127.0.0.1:6274; "none" for none)
 //
 // deploy/cdk's ServerProps.OAuth sets all of these (the Cognito user pool
 // and client, the table, the KMS key); see the README for connecting
@@ -128,7 +130,14 @@ func configure(ctx context.Context, getenv func(string) string) (*setup, error) 
 	}
 	var upstream authserver.Upstream
 	var issuer string
-	var origins []string
+	origins := inspectorOrigins
+	switch v := getenv("ALLOWED_ORIGINS"); v {
+	case "":
+	case "none":
+		origins = nil
+	default:
+		origins = strings.Split(v, ",")
+	}
 	if !inLambda && getenv("UPSTREAM_ISSUER") == "" {
 		// Zero configuration: a local identity provider with one user.
 		port := getenv("PORT")
@@ -142,7 +151,6 @@ func configure(ctx context.Context, getenv func(string) string) (*setup, error) 
 		secret := rand.Text()
 		idp := authtest.NewIssuer(&authtest.IssuerOptions{ClientID: "oauth-example", ClientSecret: secret})
 		upstream = authserver.Upstream{Issuer: idp.URL, ClientID: "oauth-example", ClientSecret: secret}
-		origins = inspectorOrigins
 		fmt.Fprintf(os.Stderr, "oauth example: local identity provider %s (user %q signs in at once)\n", idp.URL, "user")
 	} else {
 		env, err := resolve(ctx, getenv, "ISSUER", "UPSTREAM_ISSUER", "UPSTREAM_CLIENT_ID", "UPSTREAM_CLIENT_SECRET")
