@@ -301,9 +301,13 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	allowed := s.allowedScopes(user)
+	si.Granted = s.grantable(si.Scopes, allowed)
+	if len(si.Scopes) > 0 && len(si.Granted) == 0 {
+		fail("access_denied", "the user may not be granted any of the requested scopes")
+		return
+	}
 	si.Subject = Subject(s.upstream.Issuer, user.Subject)
 	si.UserName = cleanName(user.Name)
-	si.Granted = s.grantable(si.Scopes, allowed)
 	si.AuthTime = s.now().Unix()
 	csrf := rand.Text() + rand.Text()
 	si.CSRF = hashHex(csrf)

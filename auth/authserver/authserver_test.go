@@ -184,6 +184,19 @@ func TestGroupScopes(t *testing.T) {
 	if status != 200 || body["scope"] != "mcp:tools mcp:admin" {
 		t.Errorf("token = %d %v, want 200 with scope mcp:tools mcp:admin", status, body)
 	}
+
+	// A user outside the group asking for the group's scope only is
+	// refused rather than given a token that can do nothing.
+	g := newFixture(t, nil, nil)
+	gc := g.registerClient(t, nil)
+	_, ch := pkce()
+	u, err := authtest.NewBrowser().Authorize(context.Background(), g.authorizeURL(gc.id, ch, url.Values{"scope": {"mcp:admin"}}), redirectURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Query().Get("error") != "access_denied" {
+		t.Errorf("sign-in asking only for a scope the user may not have redirected to %s, want error=access_denied", u)
+	}
 }
 
 // testClient is a client registered in a test.
