@@ -290,14 +290,14 @@ func TestAttacks(t *testing.T) {
 		{
 			name: "redirect URI registered with a wildcard",
 			run: func(t *testing.T) outcome {
-				return fromStatus(r.postJSON(t, authserver.PathRegister, map[string]any{"redirect_uris": []string{"https://*.example.com/cb"}}, ""))
+				return fromStatus(r.postJSON(t, authserver.PathRegister, map[string]any{"redirect_uris": []string{"https://*.example.com/cb"}}))
 			},
 			want: outcome{Status: 400, Error: "invalid_redirect_uri"},
 		},
 		{
 			name: "redirect URI registered over http on a public host",
 			run: func(t *testing.T) outcome {
-				return fromStatus(r.postJSON(t, authserver.PathRegister, map[string]any{"redirect_uris": []string{"http://app.example.com/cb"}}, ""))
+				return fromStatus(r.postJSON(t, authserver.PathRegister, map[string]any{"redirect_uris": []string{"http://app.example.com/cb"}}))
 			},
 			want: outcome{Status: 400, Error: "invalid_redirect_uri"},
 		},
@@ -488,9 +488,9 @@ func TestAttacks(t *testing.T) {
 				// g (a store of its own) has gc and the wrong-secret row's.
 				var o outcome
 				for range 2 {
-					o = fromStatus(g.postJSON(t, authserver.PathRegister, map[string]any{"redirect_uris": []string{redirectURI}}, ""))
+					o = fromStatus(g.postJSON(t, authserver.PathRegister, map[string]any{"redirect_uris": []string{redirectURI}}))
 				}
-				if s, b := f.postJSON(t, authserver.PathRegister, map[string]any{"redirect_uris": []string{redirectURI}}, ""); s != 429 {
+				if s, b := f.postJSON(t, authserver.PathRegister, map[string]any{"redirect_uris": []string{redirectURI}}); s != 429 {
 					t.Errorf("registration beyond the limit on the first instance = %d %v, want 429", s, b)
 				}
 				// Another instance on f's store: the same count.

@@ -65,11 +65,11 @@ func newMCPServer() *mcp.Server {
 // store; the upstream is a confidential client of idp.
 func newFixture(t *testing.T, opts *authserver.Options, idpOpts *authtest.IssuerOptions) *fixture {
 	t.Helper()
-	io := authtest.IssuerOptions{ClientID: "mcplambda-as", ClientSecret: "upstream-secret"}
+	upstream := authtest.IssuerOptions{ClientID: "mcplambda-as", ClientSecret: "upstream-secret"}
 	if idpOpts != nil {
-		io.IDTokenClaims, io.Subject = idpOpts.IDTokenClaims, idpOpts.Subject
+		upstream.IDTokenClaims, upstream.Subject = idpOpts.IDTokenClaims, idpOpts.Subject
 	}
-	f := &fixture{idp: authtest.NewIssuer(&io)}
+	f := &fixture{idp: authtest.NewIssuer(&upstream)}
 	t.Cleanup(f.idp.Close)
 	var h http.Handler
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -217,7 +217,7 @@ func (f *fixture) registerClient(t *testing.T, meta map[string]any) testClient {
 	for k, v := range meta {
 		m[k] = v
 	}
-	status, body := f.postJSON(t, authserver.PathRegister, m, "")
+	status, body := f.postJSON(t, authserver.PathRegister, m)
 	if status != http.StatusCreated {
 		t.Fatalf("register = %d %v", status, body)
 	}
@@ -283,7 +283,7 @@ func (f *fixture) post(t *testing.T, path string, form url.Values, basic *testCl
 	return do(t, req)
 }
 
-func (f *fixture) postJSON(t *testing.T, path string, v any, remoteIP string) (int, map[string]any) {
+func (f *fixture) postJSON(t *testing.T, path string, v any) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(v)
 	req, _ := http.NewRequest(http.MethodPost, f.issuer+path, strings.NewReader(string(b)))
