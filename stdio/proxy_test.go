@@ -85,7 +85,7 @@ func TestDirectInvoke(t *testing.T) {
 					}
 				}
 				slices.Sort(names)
-				want := []string{"add_tool", "big", "crash", "echo", "env", "garbage", "hang", "pid", "progress", "slow", "stderr"}
+				want := []string{"add_tool", "ask", "big", "crash", "echo", "env", "garbage", "hang", "pid", "progress", "slow", "stderr"}
 				if diff := cmp.Diff(want, names); diff != "" {
 					t.Errorf("tools (-want +got):\n%s", diff)
 				}
