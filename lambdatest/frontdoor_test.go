@@ -61,6 +61,7 @@ func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 }
 
 func TestFrontDoorRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors {
 		t.Run(d.name, func(t *testing.T) {
 			srv := serveDoor(t, d, nil)
@@ -144,6 +145,7 @@ func TestFrontDoorRoundTrip(t *testing.T) {
 }
 
 func TestFrontDoorBinaryBody(t *testing.T) {
+	t.Parallel()
 	bin := make([]byte, 256)
 	for i := range bin {
 		bin[i] = byte(i)
@@ -167,6 +169,7 @@ func TestFrontDoorBinaryBody(t *testing.T) {
 }
 
 func TestFrontDoorStatus(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors {
 		t.Run(d.name, func(t *testing.T) {
 			srv := serveDoor(t, d, nil)
@@ -199,6 +202,7 @@ func TestFrontDoorStatus(t *testing.T) {
 }
 
 func TestFrontDoorStage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d      door
 		path   string
@@ -220,6 +224,7 @@ func TestFrontDoorStage(t *testing.T) {
 }
 
 func TestFrontDoorLimits(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d      door
 		size   int
@@ -253,6 +258,7 @@ func TestFrontDoorLimits(t *testing.T) {
 }
 
 func TestFrontDoorTimeout(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors[1:] {
 		t.Run(d.name, func(t *testing.T) {
 			g := newGate(t)
@@ -266,6 +272,7 @@ func TestFrontDoorTimeout(t *testing.T) {
 }
 
 func TestFrontDoorStreamsIncrementally(t *testing.T) {
+	t.Parallel()
 	for _, d := range []door{doors[0], doors[3]} {
 		t.Run(d.name, func(t *testing.T) {
 			g := newGate(t)
@@ -292,6 +299,7 @@ func TestFrontDoorStreamsIncrementally(t *testing.T) {
 }
 
 func TestNewFrontDoorPanics(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		door FrontDoor
 		opts *FrontDoorOptions
@@ -315,6 +323,7 @@ func TestNewFrontDoorPanics(t *testing.T) {
 // in either mode; in buffered mode the front door warns that AWS would not
 // stream it.
 func TestFrontDoorStreamMode(t *testing.T) {
+	t.Parallel()
 	for _, d := range []door{doors[0], doors[3]} {
 		for _, stream := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s stream=%v", d.name, stream), func(t *testing.T) {

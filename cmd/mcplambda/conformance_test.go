@@ -27,6 +27,7 @@ import (
 // internal/emulatortest, under lambdatest and AWS's Runtime Interface
 // Emulator alike.
 func TestDevConformance(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the conformance suite three times")
 	}
