@@ -527,3 +527,31 @@ func readPreludeForTest(t *testing.T, r io.Reader) ([]byte, io.Reader) {
 		}
 	}
 }
+
+// BenchmarkRendezvous measures one request to the client and its answer
+// (roots/list) through two instances sharing a memory store: the time of
+// the whole tools/call, and the store operations it costs.
+func BenchmarkRendezvous(b *testing.B) {
+	store := &countingStore{Store: state.NewMemory(nil)}
+	opts := &Options{Sessions: store}
+	front := httptest.NewServer(&instances{hs: []http.Handler{NewHandler(askServer(), opts), NewHandler(askServer(), opts)}})
+	defer front.Close()
+	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil)
+	client.AddRoots(&mcp.Root{URI: "file:///work"})
+	ctx := context.Background()
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: front.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cs.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "roots"}); err != nil || res.IsError {
+			b.Fatalf("CallTool(roots) = %v, %v", res, err)
+		}
+	}
+	gets, puts, deletes := store.counts()
+	b.ReportMetric(float64(gets)/float64(b.N), "reads/op")
+	b.ReportMetric(float64(puts)/float64(b.N), "writes/op")
+	b.ReportMetric(float64(deletes)/float64(b.N), "deletes/op")
+}
