@@ -302,13 +302,17 @@ func (c *rendezvousConn) send(ctx context.Context, req *jsonrpc.Request) error {
 	sent := time.Now()
 	until := waitUntil(ctx, sent)
 	rec, _ := json.Marshal(pendingRecord{Owner: c.owner, Method: req.Method})
-	version, err := c.store.Put(ctx, key, rec, state.PutOptions{IfAbsent: true, TTL: time.Until(until) + recordGrace})
+	version, err := c.store.Put(ctx, key, rec, state.PutOptions{IfAbsent: true, TTL: max(time.Until(until), 0) + recordGrace})
 	if err != nil {
 		c.logger.WarnContext(ctx, "mcplambda: storing a request to the client failed", "method", req.Method, "err", err)
-		go c.answer(req.ID, nil, &jsonrpc.Error{
-			Code:    refusals[refuseUnavailable].code,
-			Message: "mcplambda: " + req.Method + " could not be sent: the session store is unavailable",
-		})
+		c.wg.Add(1)
+		go func() { // go-sdk reads the answer once Write has returned
+			defer c.wg.Done()
+			c.answer(req.ID, nil, &jsonrpc.Error{
+				Code:    refusals[refuseUnavailable].code,
+				Message: "mcplambda: " + req.Method + " could not be sent: the session store is unavailable",
+			})
+		}()
 		return nil
 	}
 	out := *req

@@ -555,3 +555,34 @@ func BenchmarkRendezvous(b *testing.B) {
 	b.ReportMetric(float64(puts)/float64(b.N), "writes/op")
 	b.ReportMetric(float64(deletes)/float64(b.N), "deletes/op")
 }
+
+// s2cDown is a store whose writes of requests to the client fail.
+type s2cDown struct{ state.Store }
+
+func (s s2cDown) Put(ctx context.Context, key string, v []byte, o state.PutOptions) (int64, error) {
+	if strings.HasPrefix(key, "s2c/") {
+		return 0, errDown
+	}
+	return s.Store.Put(ctx, key, v, o)
+}
+
+// A request that cannot be recorded is not sent: the tool learns why.
+func TestRendezvousStoreDown(t *testing.T) {
+	srv := httptest.NewServer(NewHandler(askServer(), &Options{Sessions: s2cDown{state.NewMemory(nil)}}))
+	defer srv.Close()
+	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil)
+	client.AddRoots(&mcp.Root{URI: "file:///work"})
+	ctx := context.Background()
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "roots"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := resultText(res); !res.IsError || !strings.Contains(text, "roots/list could not be sent: the session store is unavailable") {
+		t.Errorf("roots with the store down = %q (isError %v), want the store error", text, res.IsError)
+	}
+}

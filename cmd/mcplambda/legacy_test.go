@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 legacy clients still answer sampling and roots requests (deprecated since 2026-07-28, SEP-2577): these tests are about them.
+
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"github.com/mcplambda/mcplambda/dynamo/dynamotest"
 	"github.com/mcplambda/mcplambda/identity"
 	"github.com/mcplambda/mcplambda/internal/testtools"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // TestDevLegacyRequests runs the official TypeScript SDK's client, with
@@ -33,6 +36,7 @@ import (
 // It runs behind a function URL and a REST API, both streaming (the
 // default of --sessions).
 func TestDevLegacyRequests(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev, DynamoDB Local and Node")
 	}
@@ -127,5 +131,45 @@ func testLegacyRequests(t *testing.T, node, sdk string, client *dynamodb.Client,
 	}
 	if len(out.Items) != 2 {
 		t.Errorf("the table holds %d records of requests to the client, want 2", len(out.Items))
+	}
+}
+
+// TestDevStdioRelay: the no-code mode with --sessions relays a stdio
+// server's elicitation, sampling and roots requests to a legacy client,
+// whose answers land on the other instance.
+func TestDevStdioRelay(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs mcplambda dev")
+	}
+	p := startDev(t, "--addr", "127.0.0.1:0", "--sessions", "--instances", "2", "--", binary(t, "echoserver"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, &mcp.ClientOptions{
+		ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"name": "Ada"}}, nil
+		},
+		CreateMessageHandler: func(_ context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+			return &mcp.CreateMessageResult{Model: "m", Role: "assistant", Content: &mcp.TextContent{Text: "hello, " + req.Params.Messages[0].Content.(*mcp.TextContent).Text}}, nil
+		},
+	})
+	client.AddRoots(&mcp.Root{URI: "file:///work"})
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: p.mcpURL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "ask"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text string
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			text += tc.Text
+		}
+	}
+	if want := "Ada | hello, greet Ada | file:///work"; res.IsError || text != want {
+		t.Errorf("ask = %q (isError %v), want %q; dev's stderr:\n%s", text, res.IsError, want, p.stderr.String())
 	}
 }
