@@ -91,8 +91,12 @@ func serveLambda(server *mcp.Server, o *Options) {
 	if o.Metrics == nil {
 		o.Metrics = telemetry.NewMetrics(os.Stdout, nil)
 	}
-	if stream, _ := strconv.ParseBool(os.Getenv(EnvResponseStream)); stream {
-		o.ResponseStream = true
+	if v := os.Getenv(EnvResponseStream); v != "" {
+		stream, err := strconv.ParseBool(v)
+		if err != nil {
+			o.Logger.Warn("mcplambda: "+EnvResponseStream+" is not a boolean; responses are not streamed", "value", v)
+		}
+		o.ResponseStream = o.ResponseStream || stream
 	}
 	if o.ResponseStream && o.WrapLambdaHandler != nil {
 		// A wrapper calls Invoke, which buffers: the streaming prelude
