@@ -40,8 +40,10 @@ import (
 //     session, then the record: it must exist, be unanswered and belong
 //     to the same owner digest; the answer is stored into it with a
 //     compare-and-swap (one read, one conditional write). An answer that
-//     matches no outstanding request, whether unknown, already answered
-//     or another principal's, gets one and the same refusal.
+//     matches no outstanding request of the caller's session, whether
+//     unknown, already answered, expired or another's, gets one and the
+//     same refusal; in a session the caller does not own, the 404 of any
+//     such session.
 //  3. The waiting call polls the record (reads from pollFirst doubling to
 //     pollMax: at most 8 reads in the first second, then 4 a second) and
 //     hands the answer to go-sdk as the response to its request. Without
@@ -57,8 +59,10 @@ import (
 // that says why and what to change.
 
 const (
-	// requestIDPrefix starts the ids of requests to the client.
+	// requestIDPrefix starts the ids of requests to the client, followed
+	// by rand.Text's 26 base32 characters (128 bits).
 	requestIDPrefix = "mcplambda-"
+	requestIDText   = 26
 	// pollFirst and pollMax bound the polling of a waiting call.
 	pollFirst = 5 * time.Millisecond
 	pollMax   = 250 * time.Millisecond
@@ -93,7 +97,7 @@ func newRequestID() string { return requestIDPrefix + rand.Text() }
 // validRequestID reports whether id could be one of newRequestID's.
 func validRequestID(id string) bool {
 	rest, ok := strings.CutPrefix(id, requestIDPrefix)
-	if !ok || len(rest) != len(rand.Text()) {
+	if !ok || len(rest) != requestIDText {
 		return false
 	}
 	for _, c := range rest {

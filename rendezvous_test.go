@@ -586,3 +586,10 @@ func TestRendezvousStoreDown(t *testing.T) {
 		t.Errorf("roots with the store down = %q (isError %v), want the store error", text, res.IsError)
 	}
 }
+
+func TestRequestIDs(t *testing.T) {
+	id := newRequestID()
+	if !validRequestID(id) || validRequestID(id+"A") || validRequestID(strings.ToLower(id)) || validRequestID("mcplambda-") {
+		t.Errorf("validRequestID does not tell %q from its variants", id)
+	}
+}
