@@ -382,8 +382,9 @@ func (c *rendezvousConn) await(ctx context.Context, callID jsonrpc.ID, method, k
 			}
 			c.answer(callID, nil, &jsonrpc.Error{
 				Code: refusals[refuseUnanswered].code,
-				Message: fmt.Sprintf("mcplambda: the client did not answer %s within %s, before the function's timeout; a longer function timeout gives it longer",
-					method, until.Sub(sent).Round(time.Millisecond)),
+				// go-sdk prefixes the method: calling "elicitation/create": ...
+				Message: fmt.Sprintf("mcplambda: the client did not answer within %s, before the function's timeout; a longer function timeout gives it longer",
+					until.Sub(sent).Round(time.Millisecond)),
 			})
 			return
 		case <-poll.C:

@@ -200,7 +200,7 @@ func TestRendezvous(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if text := resultText(res); !res.IsError || !strings.Contains(text, "the client did not answer elicitation/create within") {
+	if text := resultText(res); !res.IsError || !strings.Contains(text, "calling \"elicitation/create\": mcplambda: the client did not answer within") {
 		t.Errorf("impatient = %q (isError %v), want the unanswered-request error", text, res.IsError)
 	}
 }
@@ -591,5 +591,42 @@ func TestRequestIDs(t *testing.T) {
 	id := newRequestID()
 	if !validRequestID(id) || validRequestID(id+"A") || validRequestID(strings.ToLower(id)) || validRequestID("mcplambda-") {
 		t.Errorf("validRequestID does not tell %q from its variants", id)
+	}
+}
+
+// An unanswered request fails the call before the invocation's deadline,
+// with an error the client sees: normally the rendezvous' own, which says
+// the client did not answer; on a machine so loaded that the handler's
+// deadline passes first, the deadline's.
+func TestRendezvousDeadline(t *testing.T) {
+	lh := &lambdaHandler{h: NewHandler(askServer(), &Options{Sessions: state.NewMemory(nil)}), path: "/mcp", logger: slog.New(slog.DiscardHandler)}
+	hdr := http.Header{"Accept": {"application/json, text/event-stream"}, "Content-Type": {"application/json"}, "Mcp-Protocol-Version": {"2025-11-25"}}
+	resp, out := invokeDoor(t, "url", lh, "POST", "/mcp", hdr, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{}},"clientInfo":{"name":"c","version":"1"}}}`)
+	h := hdr.Clone()
+	h.Set("Mcp-Session-Id", resp.Header.Get("Mcp-Session-Id"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("initialize = %d %s", resp.StatusCode, out)
+	}
+	body := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ask","arguments":{}}}`
+	req, _ := http.NewRequest("POST", "https://example.com/mcp", strings.NewReader(body))
+	req.Header = h
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	stream, err := lh.invokeStream(ctx, makeEvent(t, "url", req, []byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest := readPreludeForTest(t, stream)
+	events := sseMessages(rest)
+	if first := string(<-events); !strings.Contains(first, `"method":"elicitation/create"`) {
+		t.Fatalf("first event = %s, want the elicitation request", first)
+	}
+	result := string(<-events)
+	if ctx.Err() != nil {
+		t.Errorf("the call's answer came after the invocation's deadline")
+	}
+	if !strings.Contains(result, `"id":2`) || !(strings.Contains(result, `"isError":true`) && strings.Contains(result, `calling \"elicitation/create\": mcplambda: the client did not answer within`) ||
+		strings.Contains(result, "did not finish before the function's timeout")) {
+		t.Errorf("result = %s, want the unanswered-request error", result)
 	}
 }
