@@ -54,12 +54,22 @@ import (
 // [Options.LogPayloads]), and requests are counted in the invocation's
 // metrics when [NewLambdaHandler] has [Options.Metrics].
 //
+// Requests a tool sends to the client (elicitation, sampling, roots,
+// ping) reach legacy clients only on a session (Options.Sessions) whose
+// response streams to the client: locally, or through a function URL or
+// REST API in streaming mode ([Options.ResponseStream]). The client's
+// answer may then arrive on any instance; it meets the waiting call in
+// the session store. Anywhere else such a request fails at once with a
+// JSON-RPC error that says why and what to change. MCP 2026-07-28 clients
+// get input_required results instead, which go-sdk handles.
+//
 // NewHandler does not change what server answers: the first call for a
-// server adds one receiving middleware that does nothing for requests
-// arriving any other way, and every handler brings its own logging,
-// metrics, panic recovery and deadline to the requests it serves. (It also
-// adds a sending middleware that keeps go-sdk from sending list_changed to
-// 2026-07-28 sessions outside the listen streams that asked for it.) Several handlers may serve one
+// server adds one receiving and one sending middleware that do nothing for
+// requests arriving any other way, and every handler brings its own
+// logging, metrics, panic recovery and deadline to the requests it serves.
+// (It also adds a sending middleware that keeps go-sdk from sending
+// list_changed to 2026-07-28 sessions outside the listen streams that
+// asked for it.) Several handlers may serve one
 // server; each request is logged once, by the handler it arrived through.
 func NewHandler(server *mcp.Server, opts *Options) http.Handler {
 	o := withDefaults(opts)
@@ -225,7 +235,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("Content-Type", "application/json")
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	r = r.WithContext(context.WithValue(r.Context(), servedKey{}, &served{http: r.Context(), in: h.in}))
+	sv := &served{http: r.Context(), in: h.in, sse: wantSSE, streamed: r.Context().Value(streamedKey{}) != nil}
+	r = r.WithContext(context.WithValue(r.Context(), servedKey{}, sv))
 	if h.sessions != nil && h.sessions.serve(w, r, body, wantSSE) {
 		return
 	}
@@ -330,7 +341,17 @@ type servedKey struct{}
 type served struct {
 	http context.Context // of the HTTP request (in Lambda, of the invocation)
 	in   *instrumentation
+
+	// What decides whether a request to the client can reach it (see
+	// served.unreachable), set before go-sdk handles the request.
+	sse      bool // the client accepts an SSE response
+	streamed bool // in Lambda, the response streams to the client
+	session  bool // served on a legacy session, with the rendezvous
 }
+
+// streamedKey marks the context of an invocation whose response streams
+// to the client (a function URL or REST API in streaming mode).
+type streamedKey struct{}
 
 // instrumentation is what one handler from NewHandler adds to the method
 // handlers of the requests it serves.
@@ -349,12 +370,12 @@ func (in *instrumentation) wrap(next mcp.MethodHandler) mcp.MethodHandler {
 // instrumented holds the servers that carry the dispatch middleware.
 var instrumented sync.Map // *mcp.Server -> struct{}
 
-// instrument adds the dispatch middleware to server, and
-// onlySubscribedListChanged, once.
+// instrument adds the dispatch middleware and the toClient and
+// onlySubscribedListChanged sending middlewares to server, once.
 func instrument(server *mcp.Server) {
 	if _, done := instrumented.LoadOrStore(server, struct{}{}); !done {
 		server.AddReceivingMiddleware(dispatch)
-		server.AddSendingMiddleware(onlySubscribedListChanged)
+		server.AddSendingMiddleware(toClient, onlySubscribedListChanged)
 	}
 }
 
