@@ -581,7 +581,7 @@ type messageParams struct {
 	Name   string `json:"name"`
 	URI    string `json:"uri"`
 	TaskID string `json:"taskId"`
-	Meta struct {
+	Meta   struct {
 		ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
 	} `json:"_meta"`
 }
