@@ -3,9 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -17,13 +15,7 @@ import (
 // authorization code with PKCE and resource, then a step-up on 403.
 func TestTypeScriptClient(t *testing.T) {
 	node := testtools.Node22(t)
-	sdk := filepath.Join(testtools.Dir(), "node_modules", "@modelcontextprotocol", "sdk", "dist", "esm")
-	if _, err := os.Stat(sdk); err != nil {
-		if testtools.Required() {
-			t.Fatalf("TypeScript SDK not installed at %s: run scripts/install-test-tools.sh", sdk)
-		}
-		t.Skipf("TypeScript SDK not installed: %v", err)
-	}
+	sdk := testtools.TypeScriptSDK(t)
 	if testing.Short() {
 		t.Skip("runs Node; skipped with -short")
 	}

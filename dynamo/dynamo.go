@@ -18,6 +18,13 @@
 //		log.Fatal(err) // e.g. dynamo.ErrTableNotFound, at init rather than per request
 //	}
 //
+// Or let the environment choose, so that one program runs unchanged in
+// Lambda (the table in MCPLAMBDA_TABLE), under `mcplambda dev` (a
+// state.Dir shared by its instances) and as a local server (memory): see
+// [StoreFromEnv].
+//
+//	store, err := dynamo.StoreFromEnv(ctx, nil)
+//
 // Reads are strongly consistent (one GetItem); a write is one UpdateItem
 // or DeleteItem. Throttled requests are retried by the SDK client's
 // retryer (the default retries throttling errors with backoff); give the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/mcplambda/mcplambda/identity"
 
@@ -47,4 +49,30 @@ func ExampleUpdate() {
 	// 1 <nil>
 	// 2 <nil>
 	// 3 <nil>
+}
+
+func ExampleOpenDir() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "state-")
+	defer os.RemoveAll(dir)
+
+	// Two processes would each open the directory; two opens in one
+	// process share it the same way.
+	a, err := state.OpenDir(dir, nil)
+	if err != nil {
+		fmt.Println(err) // on Windows: errors.ErrUnsupported
+		return
+	}
+	defer a.Close()
+	b, _ := state.OpenDir(dir, nil)
+	defer b.Close()
+
+	v, _ := a.Put(ctx, "task/1", []byte(`{"status":"working"}`), state.PutOptions{IfAbsent: true, TTL: time.Hour})
+	_, err = b.Put(ctx, "task/1", []byte(`{"status":"completed"}`), state.PutOptions{IfVersion: v})
+	fmt.Println("update through b:", err)
+	it, _ := a.Get(ctx, "task/1")
+	fmt.Println(string(it.Value))
+	// Output:
+	// update through b: <nil>
+	// {"status":"completed"}
 }

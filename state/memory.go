@@ -12,9 +12,11 @@ type MemoryOptions struct {
 	Now func() time.Time
 }
 
-// Memory is a [Store] in process memory: the default for local serving,
-// `mcplambda dev` and tests. Its contents are lost when the process ends
-// and are not shared with other Lambda instances. Safe for concurrent use.
+// Memory is a [Store] in process memory, for tests and for local serving
+// by a single process. Its contents are lost when the process ends and are
+// not shared with other processes or Lambda instances: use [Dir] for
+// processes on one machine (`mcplambda dev`), package dynamo for Lambda.
+// Safe for concurrent use.
 type Memory struct {
 	now func() time.Time
 

@@ -3,11 +3,24 @@
 // single-use markers for sealed request state.
 //
 // A [Store] maps string keys to byte values with a version for optimistic
-// concurrency (compare-and-swap) and an optional time to live. Two
+// concurrency (compare-and-swap) and an optional time to live. Three
 // implementations pass the same contract suite (package state/statetest):
-// [Memory], for local serving, development and tests, and package
-// dynamo, backed by an Amazon DynamoDB table, for state shared by every
-// instance of a function.
+//
+//   - [Memory] ([NewMemory]), in process memory: tests, and local serving
+//     by a single process. Nothing survives the process and nothing is
+//     shared with other processes or Lambda instances.
+//   - [Dir] ([OpenDir]), in a directory of the local file system: state
+//     that several processes on one machine share and that survives their
+//     restarts, with no service to run. `mcplambda dev` runs each instance
+//     of a function as its own process and gives them one Dir, named in
+//     the environment variable [EnvStateDir]. Not for Lambda itself: /tmp
+//     belongs to one execution environment.
+//   - package dynamo, backed by an Amazon DynamoDB table: state shared by
+//     every instance of a deployed function.
+//
+// dynamo.StoreFromEnv picks one of them from the environment (the table in
+// MCPLAMBDA_TABLE, else the directory in MCPLAMBDA_STATE_DIR, else Memory
+// outside Lambda), so that one program needs no wiring per environment.
 //
 // Quick start:
 //

@@ -22,6 +22,7 @@ import (
 
 	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/lambdatest"
+	"github.com/mcplambda/mcplambda/state"
 )
 
 // DevCommand is "mcplambda dev": it serves a function locally under the
@@ -53,6 +54,7 @@ type devConfig struct {
 	limitCPU  bool // --memory was given: instances get its CPU share
 	env       []string
 	name      string
+	stateDir  string // --state-dir; see devstate.go
 	json      bool
 	verbose   bool
 	target    string
@@ -84,6 +86,7 @@ func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
 		return nil
 	})
 	set.StringVar(&cfg.name, "name", "", "function `name` in the Invoke API (default: TARGET's base name)")
+	cfg.addStateFlag(set)
 	set.BoolVar(&cfg.json, "json", false, "print request and REPORT lines as JSON objects, and all of the function's output")
 	set.BoolVar(&cfg.verbose, "v", false, "print all of the function's output (metrics, info logs), and what the emulator\nand the front door do")
 	return set
@@ -252,6 +255,10 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	stateDir, err := cfg.setStateDir()
+	if err != nil {
+		return err
+	}
 	stderr := syncio.NewWriter(c.Stderr)
 	level := slog.LevelWarn
 	if cfg.verbose {
@@ -320,6 +327,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(stderr, "mcplambda: function %q: %s front door, %d MB (%s), timeout %s, up to %d instance(s); Ctrl-C stops\n",
 		cfg.name, cfg.front, cfg.memoryMB, cpu, cfg.timeout, cfg.instances)
+	fmt.Fprintf(stderr, "mcplambda: state in %s (%s)\n", stateDir, state.EnvStateDir)
 
 	select {
 	case err := <-errc:

@@ -485,13 +485,7 @@ func TestDevNoCodeTelemetry(t *testing.T) {
 // front door.
 func TestDevALBTypeScriptClient(t *testing.T) {
 	node := testtools.Node22(t)
-	sdk := filepath.Join(testtools.Dir(), "node_modules", "@modelcontextprotocol", "sdk", "dist", "esm")
-	if _, err := os.Stat(sdk); err != nil {
-		if testtools.Required() {
-			t.Fatalf("TypeScript SDK not installed at %s: run scripts/install-test-tools.sh", sdk)
-		}
-		t.Skipf("TypeScript SDK not installed: %v", err)
-	}
+	sdk := testtools.TypeScriptSDK(t)
 	for _, door := range []string{"alb", "alb-multi"} {
 		t.Run(door, func(t *testing.T) {
 			t.Parallel()

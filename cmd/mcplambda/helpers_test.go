@@ -52,6 +52,7 @@ var binaries = map[string]*struct {
 	"time":        {pkg: "../../examples/time", tags: "lambda.norpc"},
 	"conformance": {pkg: "../../examples/conformance", tags: "lambda.norpc"},
 	"noop":        {pkg: "./testdata/noop", tags: "lambda.norpc"},
+	"statefn":     {pkg: "./testdata/statefn", tags: "lambda.norpc"},
 	"echoserver":  {pkg: "../../stdio/testdata/echoserver"},
 }
 
@@ -96,10 +97,12 @@ var readyLines = []*regexp.Regexp{
 
 // startDev runs "mcplambda dev args..." and waits until it has printed its
 // two ready lines. The process is interrupted at the end of the test if it
-// is still running.
+// is still running. The function's state goes to a directory of the test
+// (--state-dir), not to the user's cache directory.
 func startDev(tb testing.TB, args ...string) *devProcess {
 	tb.Helper()
-	return start(tb, exec.Command(binary(tb, "mcplambda"), append([]string{"dev"}, args...)...), readyLines)
+	args = append([]string{"dev", "--state-dir", tb.TempDir()}, args...)
+	return start(tb, exec.Command(binary(tb, "mcplambda"), args...), readyLines)
 }
 
 // startNative runs the bootstrap bin as a plain local server, outside the

@@ -50,6 +50,8 @@
 //	                     Lambda (see below)
 //	--env KEY=VALUE      set an environment variable in the function (repeatable)
 //	--name NAME          function name in the Invoke API (default: TARGET's base name)
+//	--state-dir DIR      the function's state directory, MCPLAMBDA_STATE_DIR (default:
+//	                     mcplambda/dev/NAME/state in the user cache directory)
 //	--json               print request and REPORT lines as JSON objects, and all
 //	                     of the function's output
 //	-v                   print all of the function's output, and log what the
@@ -100,6 +102,18 @@
 // Duration and Billed Duration predict what the size will cost. Creating
 // cgroups needs root; where it is not possible dev prints one line saying
 // why, and instances run at full speed. Without --memory they always do.
+//
+// The instances of a function share one state directory, which dev names
+// in their environment as MCPLAMBDA_STATE_DIR (unless --env sets it): a
+// function whose store comes from dynamo.StoreFromEnv keeps its state
+// there, in a state.Dir that every instance (each its own process) reads
+// and writes, so that a legacy session or a task that begins on one
+// instance continues on another. The directory is kept across runs of dev:
+// by default mcplambda/dev/NAME/state under the user cache directory
+// (~/.cache on Linux, ~/Library/Caches on macOS), printed on standard error
+// at start. Delete it, or pass another --state-dir, to start afresh. With
+// --env MCPLAMBDA_TABLE=TABLE (and AWS credentials) the function uses that
+// DynamoDB table instead.
 //
 // Instances start on demand, as in Lambda: the first request pays the cold
 // start. An invocation running past --timeout is killed with its instance.

@@ -28,6 +28,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,16 +173,22 @@ func start(t testing.TB) (*local, error) {
 	}
 }
 
-// client returns a DynamoDB client that reaches DynamoDB Local through the
-// Unix socket; rt, if set, wraps the transport.
-func (s *local) client(wrap func(http.RoundTripper) http.RoundTripper, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
-	var rt http.RoundTripper = &http.Transport{
+// transport returns an HTTP transport that reaches DynamoDB Local through
+// the Unix socket.
+func (s *local) transport() *http.Transport {
+	return &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", s.sock)
 		},
 		MaxIdleConnsPerHost: 64,
 	}
+}
+
+// client returns a DynamoDB client that reaches DynamoDB Local through the
+// Unix socket; rt, if set, wraps the transport.
+func (s *local) client(wrap func(http.RoundTripper) http.RoundTripper, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	var rt http.RoundTripper = s.transport()
 	if wrap != nil {
 		rt = wrap(rt)
 	}
@@ -243,4 +252,55 @@ func NewTable(t testing.TB, client *dynamodb.Client) string {
 		}
 	})
 	return name
+}
+
+// Endpoint returns the URL of an HTTP endpoint on loopback in front of
+// DynamoDB Local, starting it on first use, for clients that find their
+// endpoint in the environment (AWS_ENDPOINT_URL_DYNAMODB), in this process
+// or in others: a function under lambdatest or `mcplambda dev` that calls
+// [dynamo.StoreFromEnv]. The endpoint closes when the test ends; it
+// answers 403 to a request whose Host is not its own address.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	s := running(t)
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(&url.URL{Scheme: "http", Host: "dynamodb.local"})
+			r.Out.Host = r.In.Host // signed by the client
+		},
+		Transport: s.transport(),
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != srv.Listener.Addr().String() {
+			http.Error(w, "forbidden host", http.StatusForbidden)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Env returns the environment with which [dynamo.StoreFromEnv], in this
+// process (t.Setenv) or another (exec.Cmd.Env, lambdatest.Options.Env,
+// `mcplambda dev --env`), opens table in DynamoDB Local through
+// [Endpoint], with fixed local credentials and none of the user's AWS
+// configuration files or profile.
+func Env(t testing.TB, table string) []string {
+	t.Helper()
+	none := filepath.Join(t.TempDir(), "none")
+	return []string{
+		dynamo.EnvTable + "=" + table,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + Endpoint(t),
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=local",
+		"AWS_SECRET_ACCESS_KEY=local",
+		"AWS_SESSION_TOKEN=",
+		"AWS_PROFILE=",
+		"AWS_CONFIG_FILE=" + none,
+		"AWS_SHARED_CREDENTIALS_FILE=" + none,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
 }

