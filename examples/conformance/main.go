@@ -44,8 +44,46 @@
 //     result and resources/read.
 package main
 
-import "github.com/mcplambda/mcplambda"
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/dynamo"
+	"github.com/mcplambda/mcplambda/tasks"
+	"github.com/mcplambda/mcplambda/tasks/lambdaexec"
+	"github.com/mcplambda/mcplambda/telemetry"
+)
 
 func main() {
-	mcplambda.Start(newServer(), nil)
+	ctx := context.Background()
+	logger := telemetry.DefaultLogger()
+	// Tasks live in the store the environment names: DynamoDB
+	// (MCPLAMBDA_TABLE), a directory its processes share (MCPLAMBDA_STATE_DIR,
+	// which mcplambda dev sets), else memory outside Lambda. In Lambda with
+	// neither, the task fixtures are plain tools.
+	store, err := dynamo.StoreFromEnv(ctx, &dynamo.EnvOptions{Logger: logger})
+	if errors.Is(err, dynamo.ErrNoStore) {
+		logger.Warn("conformance: no state store configured: the task fixtures are plain tools", "err", err)
+		store, err = nil, nil
+	}
+	if err != nil {
+		logger.Error("conformance: opening the state store", "err", err)
+		os.Exit(1)
+	}
+	// In Lambda a task's tool runs in an invocation of its own; elsewhere in
+	// a goroutine.
+	exec, err := lambdaexec.FromEnv(ctx, nil)
+	if err != nil {
+		logger.Error("conformance: the tasks executor", "err", err)
+		os.Exit(1)
+	}
+	server, m := newServer(store, exec)
+	opts := &mcplambda.Options{}
+	if m != nil {
+		opts.Events = map[string]mcplambda.EventHandler{tasks.RunEvent: m.HandleEvent}
+		opts.Shutdown = func() { m.Close() }
+	}
+	mcplambda.Start(server, opts)
 }
