@@ -326,15 +326,25 @@ func (r *runner) call(ctx context.Context, rec *record) (out outcome) {
 	return outcome{res: tr}
 }
 
-// heartbeat renews the run's lease every third of LeaseDuration and saves
-// progress messages at most every ProgressInterval, until stop closes. If
-// the task moved on (cancelled, failed by a poll, expired), it cancels the
-// tool's context.
+// heartbeat renews the run's lease every third of LeaseDuration, saves
+// progress messages at most every ProgressInterval, and reads the task
+// every poll interval (pollIntervalMs) between writes, until stop closes.
+// If the task moved on (cancelled, failed by a poll, expired), it cancels
+// the tool's context: a tool learns of a cancellation made on another
+// instance within a poll interval.
 func (r *runner) heartbeat(ctx context.Context, stop <-chan struct{}, cancel context.CancelCauseFunc) {
 	m := r.m
+	ctx = context.WithoutCancel(ctx)
 	renew := m.opts.LeaseDuration / 3
-	tick := time.NewTicker(min(renew, m.opts.ProgressInterval))
+	r.mu.Lock()
+	check := time.Duration(r.rec.Poll) * time.Millisecond
+	r.mu.Unlock()
+	if check <= 0 {
+		check = m.opts.PollInterval
+	}
+	tick := time.NewTicker(min(renew, m.opts.ProgressInterval, check))
 	defer tick.Stop()
+	lastCheck := m.opts.Now()
 	for {
 		select {
 		case <-stop:
@@ -344,52 +354,65 @@ func (r *runner) heartbeat(ctx context.Context, stop <-chan struct{}, cancel con
 		}
 		now := m.opts.Now()
 		r.mu.Lock()
-		due := now.Sub(r.lastSave) >= renew || r.dirty && now.Sub(r.lastSave) >= m.opts.ProgressInterval
-		if !due {
-			r.mu.Unlock()
-			continue
+		write := now.Sub(r.lastSave) >= renew || r.dirty && now.Sub(r.lastSave) >= m.opts.ProgressInterval
+		read := !write && now.Sub(r.lastSave) >= check && now.Sub(lastCheck) >= check
+		var rec record
+		var version int64
+		if write {
+			rec = *r.rec
+			run := *rec.Run
+			rec.Run = &run
+			rec.Run.Lease = now.Add(m.opts.LeaseDuration)
+			if r.dirty && rec.Message != r.message {
+				rec.Message = r.message
+				rec.Updated = now
+			}
+			version = r.version
 		}
-		rec := *r.rec
-		run := *rec.Run
-		rec.Run = &run
-		rec.Run.Lease = now.Add(m.opts.LeaseDuration)
-		if r.dirty && rec.Message != r.message {
-			rec.Message = r.message
-			rec.Updated = now
-		}
-		version := r.version
 		r.mu.Unlock()
 
-		nv, err := m.store.put(context.WithoutCancel(ctx), r.id, &rec, version)
 		switch {
-		case err == nil:
-			r.mu.Lock()
-			r.rec, r.version, r.lastSave, r.dirty = &rec, nv, now, r.message != rec.Message
-			r.mu.Unlock()
-		case errors.Is(err, errConflict) || errors.Is(err, errNotFound):
-			cur, v, gerr := m.store.get(context.WithoutCancel(ctx), r.id)
-			if gerr == nil && cur.Status == Working && cur.Run != nil && cur.Run.Owner == r.owner {
+		case write:
+			nv, err := m.store.put(ctx, r.id, &rec, version)
+			switch {
+			case err == nil:
 				r.mu.Lock()
-				r.rec, r.version = cur, v
+				r.rec, r.version, r.lastSave, r.dirty = &rec, nv, now, r.message != rec.Message
 				r.mu.Unlock()
 				continue
-			}
-			if gerr != nil && !errors.Is(gerr, errNotFound) {
-				m.logger.WarnContext(ctx, "tasks: renewing a run's lease", "task", r.id, "err", gerr)
+			case !errors.Is(err, errConflict) && !errors.Is(err, errNotFound):
+				// Throttled beyond the client's retries, or unreachable:
+				// try again at the next tick, while the lease lasts.
+				m.logger.WarnContext(ctx, "tasks: renewing a run's lease", "task", r.id, "err", err)
 				continue
 			}
-			m.logger.InfoContext(ctx, "tasks: the task moved on; stopping the tool", "task", r.id)
-			if gerr == nil && cur.Status == Cancelled {
-				cancel(errCancelled)
-			} else {
-				cancel(errLost)
-			}
-			return
+		case read:
 		default:
-			// Throttled beyond the client's retries, or unreachable: try
-			// again at the next tick, while the lease lasts.
-			m.logger.WarnContext(ctx, "tasks: renewing a run's lease", "task", r.id, "err", err)
+			continue
 		}
+		// Someone else wrote the task, or it is time to look: is it still
+		// this run's?
+		lastCheck = now
+		cur, v, err := m.store.get(ctx, r.id)
+		switch {
+		case err == nil && cur.Status == Working && cur.Run != nil && cur.Run.Owner == r.owner:
+			r.mu.Lock()
+			if v != r.version {
+				r.rec, r.version = cur, v
+			}
+			r.mu.Unlock()
+			continue
+		case err != nil && !errors.Is(err, errNotFound):
+			m.logger.WarnContext(ctx, "tasks: checking a run's task", "task", r.id, "err", err)
+			continue
+		}
+		m.logger.InfoContext(ctx, "tasks: the task moved on; stopping the tool", "task", r.id)
+		if err == nil && cur.Status == Cancelled {
+			cancel(errCancelled)
+		} else {
+			cancel(errLost)
+		}
+		return
 	}
 }
 

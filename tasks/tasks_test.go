@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	"github.com/mcplambda/mcplambda"
 	"github.com/mcplambda/mcplambda/state"
 	"github.com/mcplambda/mcplambda/tasks"
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -33,6 +34,28 @@ type fixture struct {
 type fixtureOptions struct {
 	store   state.Store
 	options *tasks.Options
+}
+
+// bearerIsPrincipal authenticates a request whose bearer token is the
+// principal's name, through go-sdk's own middleware: package identity
+// then reports the token's UserID as the principal.
+func bearerIsPrincipal(next http.Handler) http.Handler {
+	verify := func(_ context.Context, token string, _ *http.Request) (*sdkauth.TokenInfo, error) {
+		return &sdkauth.TokenInfo{UserID: token, Expiration: time.Now().Add(time.Hour)}, nil
+	}
+	return sdkauth.RequireBearerToken(verify, nil)(next)
+}
+
+// withBearer adds a bearer token to every request.
+type withBearer struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (b *withBearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(r)
 }
 
 func newFixture(t *testing.T, fo *fixtureOptions) *fixture {
@@ -72,6 +95,10 @@ func newFixture(t *testing.T, fo *fixtureOptions) *fixture {
 			return nil, nil, ctx.Err()
 		}
 	}, &tasks.ToolOptions{Support: tasks.Required})
+	tasks.AddTool(m, &mcp.Tool{Name: "hang"}, func(ctx context.Context, req *mcp.CallToolRequest, _ any) (*mcp.CallToolResult, any, error) {
+		<-f.release // ignores ctx
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "finally"}}}, nil, nil
+	}, nil)
 	tasks.AddTool(m, &mcp.Tool{Name: "fail"}, func(ctx context.Context, req *mcp.CallToolRequest, _ any) (*mcp.CallToolResult, any, error) {
 		return nil, nil, errors.New("it broke")
 	}, nil)
@@ -85,7 +112,18 @@ func newFixture(t *testing.T, fo *fixtureOptions) *fixture {
 		}
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "confirmed with state " + req.Params.RequestState}}}, nil, nil
 	}, nil)
-	srv := httptest.NewServer(mcplambda.NewHandler(server, nil))
+	tasks.AddTool(m, &mcp.Tool{Name: "pair"}, func(ctx context.Context, req *mcp.CallToolRequest, _ any) (*mcp.CallToolResult, any, error) {
+		a, _ := req.Params.InputResponses["a"].(*mcp.ElicitResult)
+		b, _ := req.Params.InputResponses["b"].(*mcp.ElicitResult)
+		if a == nil || b == nil {
+			return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{
+				"a": &mcp.ElicitParams{Message: "a?", RequestedSchema: map[string]any{"type": "object"}},
+				"b": &mcp.ElicitParams{Message: "b?", RequestedSchema: map[string]any{"type": "object"}},
+			}}, nil, nil
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("a=%v b=%v", a.Content["v"], b.Content["v"])}}}, nil, nil
+	}, nil)
+	srv := httptest.NewServer(mcplambda.NewHandler(server, &mcplambda.Options{Middleware: bearerIsPrincipal}))
 	t.Cleanup(srv.Close)
 	f.url = srv.URL + "/mcp"
 	return f
@@ -99,9 +137,15 @@ func (f *fixture) releaseAll() {
 	}
 }
 
-// connect returns a 2026-07-28 client session that declares the
-// extension when declare is set.
+// connect returns a 2026-07-28 client session of principal "alice" that
+// declares the extension when declare is set.
 func (f *fixture) connect(declare bool) *mcp.ClientSession {
+	f.t.Helper()
+	return f.connectAs("alice", declare)
+}
+
+// connectAs is connect for another principal.
+func (f *fixture) connectAs(principal string, declare bool) *mcp.ClientSession {
 	f.t.Helper()
 	opts := &mcp.ClientOptions{}
 	if declare {
@@ -111,7 +155,8 @@ func (f *fixture) connect(declare bool) *mcp.ClientSession {
 	if err := tasks.RegisterClient(client); err != nil {
 		f.t.Fatal(err)
 	}
-	cs, err := client.Connect(context.Background(), tasks.ClientTransport(&mcp.StreamableClientTransport{Endpoint: f.url, MaxRetries: -1}), nil)
+	hc := &http.Client{Transport: &withBearer{token: principal, base: http.DefaultTransport}}
+	cs, err := client.Connect(context.Background(), tasks.ClientTransport(&mcp.StreamableClientTransport{Endpoint: f.url, HTTPClient: hc, MaxRetries: -1}), nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -304,5 +349,4 @@ func TestGating(t *testing.T) {
 	if _, err := tasks.Get(ctx, cs, "x"); code(err) != -32021 {
 		t.Errorf("tasks/get error = %v, want -32021", err)
 	}
-	_ = sync.Mutex{}
 }
