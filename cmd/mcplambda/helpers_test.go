@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/dynamo/dynamotest"
 	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -35,6 +36,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
+	dynamotest.Stop() // if a test started DynamoDB Local
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -53,6 +55,7 @@ var binaries = map[string]*struct {
 	"conformance": {pkg: "../../examples/conformance", tags: "lambda.norpc"},
 	"noop":        {pkg: "./testdata/noop", tags: "lambda.norpc"},
 	"statefn":     {pkg: "./testdata/statefn", tags: "lambda.norpc"},
+	"taskfn":      {pkg: "./testdata/taskfn", tags: "lambda.norpc"},
 	"echoserver":  {pkg: "../../stdio/testdata/echoserver"},
 }
 
