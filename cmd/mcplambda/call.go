@@ -20,6 +20,7 @@ import (
 
 	"github.com/mcplambda/mcplambda/invoke"
 	"github.com/mcplambda/mcplambda/sigv4"
+	"github.com/mcplambda/mcplambda/tasks"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/auth/extauth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -58,6 +59,7 @@ type callConfig struct {
 	command    string
 	operands   []string
 	clientSecr string // from MCPLAMBDA_CLIENT_SECRET
+	task       bool   // --task (calltask.go)
 }
 
 func (c *CallCommand) flagSet(cfg *callConfig) *flag.FlagSet {
@@ -83,6 +85,7 @@ func (c *CallCommand) flagSet(cfg *callConfig) *flag.FlagSet {
 		return nil
 	})
 	set.StringVar(&cfg.argsJSON, "args", "", "all the tool's arguments as a JSON `object`")
+	cfg.addTaskFlags(set)
 	return set
 }
 
@@ -104,7 +107,7 @@ The commands are:
 	read URI            read a resource
 	prompts             list the prompts
 	prompt NAME         get a prompt, with --arg KEY=VALUE...
-
+`+taskUsage+`
 Output is a table or text for people, JSON with --json. On failure call
 exits with status 1 and a one-line reason (status 2 for a usage error).
 
@@ -118,7 +121,7 @@ Flags:
 
 // commandOperands is the number of operands of each command.
 var commandOperands = map[string]int{
-	"discover": 0, "tools": 0, "tool": 1, "resources": 0, "read": 1, "prompts": 0, "prompt": 1,
+	"discover": 0, "tools": 0, "tool": 1, "resources": 0, "read": 1, "prompts": 0, "prompt": 1, "task": 2,
 }
 
 // parse parses the command line of call; flags may come anywhere.
@@ -158,9 +161,11 @@ func (c *CallCommand) parse(args []string) (*callConfig, error) {
 	n, ok := commandOperands[cfg.command]
 	switch {
 	case !ok:
-		return nil, usagef(callHint, "call: unknown command %q: want discover, tools, tool, resources, read, prompts or prompt", cfg.command)
+		return nil, usagef(callHint, "call: unknown command %q: want discover, tools, tool, resources, read, prompts, prompt or task", cfg.command)
 	case len(cfg.operands) != n && n == 0:
 		return nil, usagef(callHint, "call %s: unexpected argument %q", cfg.command, cfg.operands[0])
+	case cfg.command == "task":
+		// checked by checkTask
 	case len(cfg.operands) != n:
 		what := map[string]string{"tool": "NAME", "read": "URI", "prompt": "NAME"}[cfg.command]
 		return nil, usagef(callHint, "call %s: want one %s", cfg.command, what)
@@ -179,6 +184,9 @@ func (c *CallCommand) parse(args []string) (*callConfig, error) {
 	}
 	if !slices.Contains(protocolVersions, cfg.protocol) {
 		return nil, usagef(callHint, "call: --protocol %q: want one of %s", cfg.protocol, strings.Join(protocolVersions, ", "))
+	}
+	if err := cfg.checkTask(); err != nil {
+		return nil, err
 	}
 	auths := 0
 	for _, on := range []bool{cfg.sigv4, cfg.token != "", cfg.oauth, cfg.clientSecr != ""} {
@@ -232,7 +240,11 @@ func (c *CallCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	client := mcp.NewClient(&mcp.Implementation{Name: "mcplambda", Version: "v1"}, nil)
+	clientOpts, transport := taskClient(cfg, transport)
+	client := mcp.NewClient(&mcp.Implementation{Name: "mcplambda", Version: "v1"}, clientOpts)
+	if err := tasks.RegisterClient(client); err != nil {
+		return err
+	}
 	cs, err := client.Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: cfg.protocol})
 	if err != nil {
 		return c.explain(ctx, cfg, rec, "connecting", err)
@@ -240,7 +252,8 @@ func (c *CallCommand) Run(ctx context.Context, args []string) error {
 	defer cs.Close()
 	if err := c.do(ctx, cfg, cs); err != nil {
 		var te *toolError
-		if errors.As(err, &te) {
+		var ke *taskError
+		if errors.As(err, &te) || errors.As(err, &ke) {
 			return err
 		}
 		return c.explain(ctx, cfg, rec, cfg.command, err)
@@ -548,6 +561,9 @@ func (c *CallCommand) do(ctx context.Context, cfg *callConfig, cs *mcp.ClientSes
 		if err != nil {
 			return err
 		}
+		if cfg.task {
+			return c.toolTask(ctx, cfg, cs, name, args)
+		}
 		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
 		if err != nil {
 			return err
@@ -661,6 +677,9 @@ func (c *CallCommand) do(ctx context.Context, cfg *callConfig, cs *mcp.ClientSes
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, strings.Join(args, " "), summary(p.Description))
 		}
 		return tw.Flush()
+
+	case "task":
+		return c.doTask(ctx, cfg, cs)
 
 	case "prompt":
 		args := map[string]string{}

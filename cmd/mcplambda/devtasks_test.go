@@ -19,9 +19,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// taskClient connects a 2026-07-28 client that declares the tasks
+// taskSession connects a 2026-07-28 client that declares the tasks
 // extension to url.
-func taskClient(t *testing.T, url string) *mcp.ClientSession {
+func taskSession(t *testing.T, url string) *mcp.ClientSession {
 	t.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, &mcp.ClientOptions{Capabilities: tasks.ClientCapabilities(nil)})
 	if err := tasks.RegisterClient(client); err != nil {
@@ -60,7 +60,7 @@ func TestDevTasks(t *testing.T) {
 		args = append(args, "--env", kv)
 	}
 	p := startDev(t, append(args, binary(t, "taskfn"))...)
-	cs := taskClient(t, p.mcpURL)
+	cs := taskSession(t, p.mcpURL)
 	store, err := dynamo.New(ctx, client, table, nil)
 	if err != nil {
 		t.Fatal(err)
