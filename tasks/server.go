@@ -30,6 +30,23 @@ func (m *Manager) register() {
 	must(mcp.AddReceivingCustomMethod(m.server, MethodUpdate, m.handleUpdate))
 	must(mcp.AddReceivingCustomMethod(m.server, MethodCancel, m.handleCancel))
 	must(mcp.AddReceivingCustomMethod(m.server, MethodResult, m.handleResult))
+	must(mcp.AddReceivingCustomMethod(m.server, MethodList, handleList))
+}
+
+// ListParams are the params of 2025-11-25's tasks/list.
+type ListParams struct {
+	mcp.ParamsBase
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// handleList answers tasks/list, for every protocol version, with -32601:
+// the extension removed it, and a store keyed by task id cannot list a
+// principal's tasks without an index that would cost every task a second
+// write. It is registered so that a 2025-11-25 client gets the JSON-RPC
+// error in a 200 response, which it can read, rather than the 400 of an
+// unknown method.
+func handleList(context.Context, *mcp.ServerSession, *ListParams) (mcp.Result, error) {
+	return nil, rpcError(codeMethodNotFound, "%s is not served: tasks are kept by id, not listed by owner (and the %s extension removed the method)", MethodList, Extension)
 }
 
 func must(err error) {

@@ -95,6 +95,10 @@ func newFixture(t *testing.T, fo *fixtureOptions) *fixture {
 			return nil, nil, ctx.Err()
 		}
 	}, &tasks.ToolOptions{Support: tasks.Required})
+	tasks.AddTool(m, &mcp.Tool{Name: "later"}, func(ctx context.Context, req *mcp.CallToolRequest, a nameArgs) (*mcp.CallToolResult, any, error) {
+		time.Sleep(300 * time.Millisecond)
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "later: " + a.Name}}}, nil, nil
+	}, &tasks.ToolOptions{Support: tasks.Required, PollInterval: 100 * time.Millisecond})
 	tasks.AddTool(m, &mcp.Tool{Name: "hang"}, func(ctx context.Context, req *mcp.CallToolRequest, _ any) (*mcp.CallToolResult, any, error) {
 		<-f.release // ignores ctx
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "finally"}}}, nil, nil
