@@ -52,10 +52,10 @@ func TestLegacyTypeScriptClient(t *testing.T) {
 			Content []struct{ Text string } `json:"content"`
 		} `json:"echo"`
 		Cancelled       struct{ Status, StatusMessage string } `json:"cancelled"`
-		AfterCancel     string                                `json:"afterCancel"`
-		CancelAgainCode int                                   `json:"cancelAgainCode"`
-		UnknownCode     int                                   `json:"unknownCode"`
-		ListCode        int                                   `json:"listCode"`
+		AfterCancel     string                                 `json:"afterCancel"`
+		CancelAgainCode int                                    `json:"cancelAgainCode"`
+		UnknownCode     int                                    `json:"unknownCode"`
+		ListCode        int                                    `json:"listCode"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 		t.Fatalf("client output %q: %v", stdout.String(), err)
