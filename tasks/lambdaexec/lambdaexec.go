@@ -103,6 +103,12 @@ func New(client Client, opts *Options) (*Executor, error) {
 	return e, nil
 }
 
+// Function is the function the executor invokes.
+func (e *Executor) Function() string { return e.function }
+
+// Qualifier is the version or alias the executor invokes ("" for none).
+func (e *Executor) Qualifier() string { return e.qualifier }
+
 // FromEnv returns, inside Lambda (AWS_LAMBDA_RUNTIME_API is set, as
 // mcplambda.Start decides), an executor invoking the running function
 // with a client from the default AWS configuration (the function's role;
