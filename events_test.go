@@ -26,8 +26,10 @@ func TestEvents(t *testing.T) {
 	with := NewLambdaHandler(NewHandler(newTestServer(t, &rec), nil), &Options{Events: events})
 	without := NewLambdaHandler(NewHandler(newTestServer(t, &rec), nil), nil)
 	tests := []struct {
-		name    string
-		h       interface{ Invoke(context.Context, []byte) ([]byte, error) }
+		name string
+		h    interface {
+			Invoke(context.Context, []byte) ([]byte, error)
+		}
 		payload string
 		want    string // a substring of the answer
 		wantErr error
