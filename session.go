@@ -13,13 +13,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/mcplambda/mcplambda/identity"
+	"github.com/mcplambda/mcplambda/internal/hostcheck"
 	"github.com/mcplambda/mcplambda/state"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -297,26 +297,7 @@ func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mc
 }
 
 func (s *sessions) hostAllowed(r *http.Request) bool {
-	if !s.localhostProtection {
-		return true
-	}
-	addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok || addr == nil {
-		return true
-	}
-	return !isLoopback(addr.String()) || isLoopback(r.Host)
-}
-
-func isLoopback(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	return !s.localhostProtection || hostcheck.LoopbackHost(r)
 }
 
 // negotiateVersion is the protocol version initialize answers with (as go-sdk

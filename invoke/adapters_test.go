@@ -91,6 +91,7 @@ func echoContract(t *testing.T, opts *invoke.Options, wantServer string, connect
 // adapter (package stdio, no-code mode), which serves direct invokes
 // through the root package.
 func TestStdioAdapter(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the stdio adapter")
 	}
@@ -118,6 +119,7 @@ func TestStdioAdapter(t *testing.T) {
 // stdioServerAdapter under Node 22, as a custom-runtime bootstrap), with
 // the reference MCP server server-everything and with a go-sdk server.
 func TestReferenceAdapter(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs Node")
 	}

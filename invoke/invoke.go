@@ -13,10 +13,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
+	"github.com/mcplambda/mcplambda/internal/awsconfig"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -33,6 +33,11 @@ var (
 	// ErrPayloadTooLarge is wrapped by the error of a request whose message,
 	// or whose response, is over Lambda's 6 MB payload limit.
 	ErrPayloadTooLarge = errors.New("invoke: payload over Lambda's 6 MB limit")
+
+	// ErrNoCredentials is wrapped by the error of Connect when the default
+	// AWS configuration chain finds no credentials; its message says, in
+	// one line, what to set.
+	ErrNoCredentials = awsconfig.ErrNoCredentials
 )
 
 // Client is the method of *lambda.Client that the transport uses.
@@ -61,7 +66,10 @@ type Options struct {
 
 	// Endpoint is the base URL of the Invoke API for the default client,
 	// such as a local emulator's ("mcplambda dev" prints it). "" means
-	// AWS's endpoint for the region, or AWS_ENDPOINT_URL_LAMBDA.
+	// AWS's endpoint for the region, or AWS_ENDPOINT_URL_LAMBDA. A
+	// loopback endpoint needs no AWS configuration: the default client
+	// then signs with placeholder credentials, in Region or us-east-1,
+	// and reads nothing from the environment.
 	Endpoint string
 
 	// MaxAttempts bounds the invocations of one message, the first
@@ -106,29 +114,29 @@ func NewTransport(function string, opts *Options) *Transport {
 	return t
 }
 
-// Connect implements [mcp.Transport]. It loads the default AWS
-// configuration when [Options.Client] is nil; it does not invoke the
-// function.
+// Connect implements [mcp.Transport]. When [Options.Client] is nil, it
+// loads the default AWS configuration and retrieves credentials, failing
+// with an error that wraps [ErrNoCredentials] when there are none; it
+// does not invoke the function.
 func (t *Transport) Connect(ctx context.Context) (mcp.Connection, error) {
 	if t.function == "" {
 		return nil, errors.New("invoke: no function name")
 	}
 	client := t.opts.Client
 	if client == nil {
-		var optFns []func(*config.LoadOptions) error
 		region := t.opts.Region
 		if region == "" {
 			region = arnRegion(t.function)
 		}
-		if region != "" {
-			optFns = append(optFns, config.WithRegion(region))
-		}
-		cfg, err := config.LoadDefaultConfig(ctx, optFns...)
+		cfg, err := awsconfig.Load(ctx, region, t.opts.Endpoint)
 		if err != nil {
 			return nil, fmt.Errorf("invoke: loading the AWS configuration: %w", err)
 		}
 		if cfg.Region == "" {
 			return nil, errors.New("invoke: no AWS region: set AWS_REGION, a profile region, or use a function ARN")
+		}
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			return nil, fmt.Errorf("invoke: %w", awsconfig.Explain(cfg.Credentials, err))
 		}
 		client = lambda.NewFromConfig(cfg, func(o *lambda.Options) {
 			if t.opts.Endpoint != "" {

@@ -120,6 +120,7 @@ func text(res *mcp.CallToolResult) string {
 // function and a function answering like the reference stdio adapter, in
 // both protocol eras.
 func TestServers(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"native", "reference"} {
 		url := newFunction(t, mode, mode, nil)
 		for _, version := range []string{"2026-07-28", "2025-11-25"} {
@@ -168,6 +169,7 @@ func TestServers(t *testing.T) {
 }
 
 func TestQualifier(t *testing.T) {
+	t.Parallel()
 	url := newFunction(t, "fn", "", nil)
 	client := newClient(url)
 	tests := []struct {
@@ -201,6 +203,7 @@ func TestQualifier(t *testing.T) {
 // TestFunctionErrors checks that an invocation's failure fails its request
 // only, with a clear error, and the session goes on.
 func TestFunctionErrors(t *testing.T) {
+	t.Parallel()
 	url := newFunction(t, "fn", "", nil)
 	cs := connect(t, "fn", &invoke.Options{Client: newClient(url)}, "")
 	ctx := context.Background()
@@ -280,6 +283,7 @@ func (w *statusWriter) WriteHeader(code int) {
 // request while the instance is busy is retried, and fails with
 // ErrThrottled when it stays busy, or succeeds once it is free.
 func TestThrottling(t *testing.T) {
+	t.Parallel()
 	f, err := lambdatest.NewFunction(fixture, &lambdatest.Options{FunctionName: "fn", Throttle: true, Timeout: 30 * time.Second, Stdout: io.Discard, Stderr: io.Discard})
 	if err != nil {
 		t.Fatal(err)
@@ -357,6 +361,7 @@ func TestThrottling(t *testing.T) {
 // TestAPIErrors checks how the Invoke API's errors read, with the real SDK
 // client against canned AWS error responses.
 func TestAPIErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		status     int
@@ -402,6 +407,7 @@ func TestAPIErrors(t *testing.T) {
 
 // TestBadPayloads checks responses that are not one JSON-RPC response.
 func TestBadPayloads(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, payload, wantSubstr string
 	}{

@@ -59,6 +59,7 @@ func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
 }
 
 func TestFrontDoorRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors {
 		t.Run(d.name, func(t *testing.T) {
 			srv := serveDoor(t, d, nil)
@@ -142,6 +143,7 @@ func TestFrontDoorRoundTrip(t *testing.T) {
 }
 
 func TestFrontDoorBinaryBody(t *testing.T) {
+	t.Parallel()
 	bin := make([]byte, 256)
 	for i := range bin {
 		bin[i] = byte(i)
@@ -165,6 +167,7 @@ func TestFrontDoorBinaryBody(t *testing.T) {
 }
 
 func TestFrontDoorStatus(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors {
 		t.Run(d.name, func(t *testing.T) {
 			srv := serveDoor(t, d, nil)
@@ -197,6 +200,7 @@ func TestFrontDoorStatus(t *testing.T) {
 }
 
 func TestFrontDoorStage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d      door
 		path   string
@@ -218,6 +222,7 @@ func TestFrontDoorStage(t *testing.T) {
 }
 
 func TestFrontDoorLimits(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d      door
 		size   int
@@ -251,6 +256,7 @@ func TestFrontDoorLimits(t *testing.T) {
 }
 
 func TestFrontDoorTimeout(t *testing.T) {
+	t.Parallel()
 	for _, d := range doors[1:] {
 		t.Run(d.name, func(t *testing.T) {
 			g := newGate(t)
@@ -264,6 +270,7 @@ func TestFrontDoorTimeout(t *testing.T) {
 }
 
 func TestFrontDoorStreamsIncrementally(t *testing.T) {
+	t.Parallel()
 	for _, d := range []door{doors[0], doors[3]} {
 		t.Run(d.name, func(t *testing.T) {
 			g := newGate(t)
@@ -290,6 +297,7 @@ func TestFrontDoorStreamsIncrementally(t *testing.T) {
 }
 
 func TestNewFrontDoorPanics(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if recover() == nil {
 			t.Error("NewFrontDoor(unknown door) did not panic")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 )
 
 // reports collects a Function's reports.
@@ -36,6 +37,7 @@ func (r *reports) all() []Report {
 }
 
 func TestColdThenWarm(t *testing.T) {
+	t.Parallel()
 	var reps reports
 	f := newFunction(t, "behave", &Options{OnReport: reps.add})
 	first := invoke(t, f, map[string]any{"op": "pid"})
@@ -89,6 +91,7 @@ func fileExists(name string) bool {
 }
 
 func TestEnvironment(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := newFunction(t, "behave", &Options{
 		FunctionName: "envfn",
@@ -158,6 +161,7 @@ func TestEnvironment(t *testing.T) {
 }
 
 func TestInvokeOptions(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", &Options{FunctionName: "fn"})
 	resp, err := f.InvokeWith(context.Background(), []byte(`{"op":"env"}`), &InvokeOptions{
 		ClientContext: `{"custom":{"k":"v"}}`,
@@ -189,31 +193,8 @@ func pidOf(t *testing.T, f *Function) int {
 	return pid
 }
 
-// waitGone waits, in a bounded loop, until pid no longer runs: a SIGKILL
-// takes effect asynchronously.
-func waitGone(pid int) bool {
-	for range 500 {
-		if processGone(pid) {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return false
-}
-
-// processGone reports whether pid no longer runs (absent, or a zombie
-// waiting for a reaper that is not us).
-func processGone(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
-}
-
 func TestFailuresReplaceInstance(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		timeout time.Duration
@@ -265,9 +246,7 @@ func TestFailuresReplaceInstance(t *testing.T) {
 			if next == pid {
 				t.Errorf("pid after %s = %d, want a new instance", tt.name, next)
 			}
-			if !waitGone(pid) {
-				t.Errorf("process %d still running after %s", pid, tt.name)
-			}
+			testtools.WaitGone(t, pid, "the instance after "+tt.name)
 			if rs := reps.all(); !rs[2].Cold {
 				t.Errorf("invocation after %s was not a cold start: %+v", tt.name, rs[2])
 			}
@@ -276,6 +255,7 @@ func TestFailuresReplaceInstance(t *testing.T) {
 }
 
 func TestFunctionError(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", nil)
 	pid := pidOf(t, f)
 	resp := invoke(t, f, map[string]any{"op": "error", "message": "bad input"})
@@ -291,6 +271,7 @@ func TestFunctionError(t *testing.T) {
 }
 
 func TestInitError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  []string
@@ -323,6 +304,7 @@ func TestInitError(t *testing.T) {
 }
 
 func TestParallelInstances(t *testing.T) {
+	t.Parallel()
 	const n = 3
 	g := newGate(t)
 	f := newFunction(t, "behave", &Options{Instances: n})
@@ -354,6 +336,7 @@ func TestParallelInstances(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
+	t.Parallel()
 	for _, throttle := range []bool{true, false} {
 		t.Run("throttle="+strconv.FormatBool(throttle), func(t *testing.T) {
 			g := newGate(t)
@@ -395,6 +378,7 @@ func TestConcurrencyLimit(t *testing.T) {
 }
 
 func TestQueuedInvokeContext(t *testing.T) {
+	t.Parallel()
 	g := newGate(t)
 	f := newFunction(t, "behave", &Options{Instances: 1})
 	go func() { _, _ = f.Invoke(context.Background(), []byte(`{"op":"wait","gate":"`+g.URL+`"}`)) }()
@@ -421,6 +405,7 @@ func readN(t *testing.T, body io.Reader, want string) {
 }
 
 func TestStreaming(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		op     string
@@ -472,6 +457,7 @@ func TestStreaming(t *testing.T) {
 }
 
 func TestStreamErrorTrailer(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", nil)
 	payload := []byte(`{"op":"stream","chunks":["a","b"],"message":"disk on fire"}`)
 	resp, err := f.InvokeWith(context.Background(), payload, &InvokeOptions{Stream: true})
@@ -495,6 +481,7 @@ func TestStreamErrorTrailer(t *testing.T) {
 }
 
 func TestStreamTimeout(t *testing.T) {
+	t.Parallel()
 	g := newGate(t)
 	f := newFunction(t, "behave", &Options{Timeout: 500 * time.Millisecond})
 	payload, _ := json.Marshal(map[string]any{"op": "stream", "chunks": []string{"a", "b"}, "gate": g.URL})
@@ -511,6 +498,7 @@ func TestStreamTimeout(t *testing.T) {
 }
 
 func TestResponseTooLarge(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", nil)
 	// Lambda's limit on a buffered response is 6 MB and 100 bytes.
 	if resp := invoke(t, f, map[string]any{"op": "big", "code": MaxResponse}); resp.FunctionError != "" || len(resp.Payload) != MaxResponse {
@@ -527,6 +515,7 @@ func TestResponseTooLarge(t *testing.T) {
 }
 
 func TestOutput(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr syncBuffer
 	f := newFunction(t, "behave", &Options{Stdout: &stdout, Stderr: &stderr})
 	invoke(t, f, map[string]any{"op": "print", "message": "hello"})
@@ -542,6 +531,7 @@ func TestOutput(t *testing.T) {
 }
 
 func TestCloseLeavesNoProcesses(t *testing.T) {
+	t.Parallel()
 	g := newGate(t)
 	f, err := NewFunction(bootstrap("behave"), &Options{Instances: 2, Stdout: io.Discard, Stderr: io.Discard, Timeout: time.Minute})
 	if err != nil {
@@ -591,12 +581,41 @@ func TestCloseLeavesNoProcesses(t *testing.T) {
 		t.Fatalf("collected pids %v, want 2 instances and 2 children", pids)
 	}
 	for _, pid := range pids {
-		if !waitGone(pid) {
-			t.Errorf("process %d still running after Close", pid)
-		}
+		testtools.WaitGone(t, pid, "a process of an instance after Close")
 	}
 	if _, err := f.Invoke(context.Background(), []byte(`{}`)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Invoke after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestChildrenDieWithInstance: whatever ends an instance, the processes
+// its bootstrap started end with it, as in Lambda, where the execution
+// environment goes.
+func TestChildrenDieWithInstance(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		code int                             // the runtime exits with it after answering
+		end  func(t *testing.T, f *Function) // ends the instance
+	}{
+		{name: "exit while idle", code: 3, end: func(*testing.T, *Function) {}},
+		{name: "crash", end: func(t *testing.T, f *Function) {
+			invoke(t, f, map[string]any{"op": "crash", "code": 2})
+		}},
+		{name: "timeout", end: func(t *testing.T, f *Function) {
+			invoke(t, f, map[string]any{"op": "sleep", "ms": 600000})
+		}},
+		{name: "close", end: func(t *testing.T, f *Function) { f.Close() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFunction(t, "behave", &Options{Timeout: time.Second})
+			resp := invoke(t, f, map[string]any{"op": "spawn", "code": tt.code})
+			child := decode[int](t, resp)
+			tt.end(t, f)
+			testtools.WaitGone(t, child, "the bootstrap's child")
+		})
 	}
 }
 
@@ -612,6 +631,7 @@ func instancesOf(f *Function) map[*instance]bool {
 }
 
 func TestNewFunctionErrors(t *testing.T) {
+	t.Parallel()
 	for _, path := range []string{filepath.Join(t.TempDir(), "missing"), t.TempDir()} {
 		if _, err := NewFunction(path, nil); err == nil {
 			t.Errorf("NewFunction(%q) = nil error, want one", path)
@@ -620,6 +640,7 @@ func TestNewFunctionErrors(t *testing.T) {
 }
 
 func TestReportString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		r    Report
 		want string

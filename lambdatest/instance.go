@@ -341,6 +341,9 @@ func (inst *instance) start() error {
 	go func() {
 		defer inst.wg.Done()
 		err := cmd.Wait()
+		// When the runtime exits, Lambda ends its execution environment:
+		// whatever the bootstrap started goes too.
+		killLeftovers(pid)
 		inst.exitErr = err
 		close(inst.exited)
 		if cg != nil {

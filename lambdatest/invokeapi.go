@@ -6,12 +6,16 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcplambda/mcplambda/internal/hostcheck"
 )
 
 // NewInvokeAPI returns an http.Handler serving the Lambda Invoke API for
@@ -34,6 +38,20 @@ import (
 // InvalidRequestContentException (400). Function errors are 200 responses
 // with X-Amz-Function-Error: Unhandled.
 //
+// In Lambda only IAM principals may invoke; this API checks no signature,
+// so it refuses what a web page open in the developer's browser could send
+// instead (the AWS SDKs and CLI send none of it):
+//
+//   - a Host header that names neither a loopback host (localhost,
+//     127.0.0.1, [::1]) nor the IP address the connection arrived on (DNS
+//     rebinding): 403 AccessDeniedException;
+//   - any request carrying an Origin header (every cross-site POST from a
+//     browser does): 403 AccessDeniedException;
+//   - a request body whose Content-Type is not application/json or
+//     application/octet-stream (or binary/octet-stream), nor absent: a
+//     browser sends text/plain, form or multipart bodies without asking
+//     the server first: 415 UnsupportedMediaTypeException.
+//
 // The handler does not own the functions: close them after the server.
 func NewInvokeAPI(fns ...*Function) http.Handler {
 	a := &invokeAPI{fns: make(map[string]*Function, len(fns))}
@@ -46,7 +64,45 @@ func NewInvokeAPI(fns ...*Function) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "UnknownOperationException", "Unknown operation "+r.Method+" "+r.URL.Path)
 	})
-	return mux
+	return notFromBrowsers(mux)
+}
+
+// notFromBrowsers refuses requests with a foreign Host or an Origin; see
+// [NewInvokeAPI]. The Content-Type is checked where a body is read.
+func notFromBrowsers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hostcheck.OwnHost(r) {
+			apiError(w, http.StatusForbidden, "AccessDeniedException",
+				fmt.Sprintf("Host %q is not this machine: the local Invoke API answers to localhost, a loopback address or the address it listens on (DNS rebinding protection)", r.Host))
+			return
+		}
+		if origin, ok := r.Header["Origin"]; ok {
+			apiError(w, http.StatusForbidden, "AccessDeniedException",
+				fmt.Sprintf("requests from web pages (Origin %q) are refused: the local Invoke API is for the AWS SDKs and CLI", strings.Join(origin, ", ")))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// payloadTypes are the Content-Types of an Invoke payload that AWS tools
+// send (the Go SDK v2 application/octet-stream, the JavaScript SDK v2
+// binary/octet-stream; the CLI none) and that a browser cannot send
+// without a CORS preflight.
+var payloadTypes = []string{"application/json", "application/octet-stream", "binary/octet-stream"}
+
+// payloadTypeOK reports whether r's Content-Type is absent or one of
+// payloadTypes.
+func payloadTypeOK(r *http.Request) bool {
+	values := r.Header.Values("Content-Type")
+	switch {
+	case len(values) == 0 || (len(values) == 1 && strings.TrimSpace(values[0]) == ""):
+		return true
+	case len(values) > 1:
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(values[0])
+	return err == nil && slices.Contains(payloadTypes, mt)
 }
 
 type invokeAPI struct {
@@ -119,6 +175,11 @@ func (a *invokeAPI) resolve(w http.ResponseWriter, r *http.Request) (*Function, 
 
 // readPayload reads the request payload, or writes an error.
 func readPayload(w http.ResponseWriter, r *http.Request, limit int) ([]byte, bool) {
+	if !payloadTypeOK(r) {
+		apiError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaTypeException",
+			fmt.Sprintf("The content type of the Invoke request body is not JSON: %q (want application/json, application/octet-stream or none)", r.Header.Get("Content-Type")))
+		return nil, false
+	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "InvalidRequestContentException", "could not read the request body")

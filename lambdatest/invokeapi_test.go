@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,6 +31,7 @@ func newLambdaClient(url string) *lambda.Client {
 }
 
 func TestInvokeAPIWithSDK(t *testing.T) {
+	t.Parallel()
 	reports := make(chan Report, 10)
 	f := newFunction(t, "behave", &Options{
 		FunctionName: "behave",
@@ -157,6 +160,7 @@ func TestInvokeAPIWithSDK(t *testing.T) {
 }
 
 func TestInvokeAPIThrottle(t *testing.T) {
+	t.Parallel()
 	g := newGate(t)
 	f := newFunction(t, "behave", &Options{FunctionName: "fn", Throttle: true})
 	srv := httptest.NewServer(NewInvokeAPI(f))
@@ -175,6 +179,7 @@ func TestInvokeAPIThrottle(t *testing.T) {
 }
 
 func TestInvokeAPIResponseStream(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", &Options{FunctionName: "fn"})
 	srv := httptest.NewServer(NewInvokeAPI(f))
 	defer srv.Close()
@@ -228,6 +233,7 @@ func TestInvokeAPIResponseStream(t *testing.T) {
 }
 
 func TestInvokeAPIRoutes(t *testing.T) {
+	t.Parallel()
 	f := newFunction(t, "behave", &Options{FunctionName: "fn"})
 	srv := httptest.NewServer(NewInvokeAPI(f))
 	defer srv.Close()
@@ -255,5 +261,95 @@ func TestInvokeAPIRoutes(t *testing.T) {
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s %s %v = %d, want %d", tt.method, tt.path, tt.header, resp.StatusCode, tt.want)
 		}
+	}
+}
+
+// TestInvokeAPIBrowserRequests sends what a web page the developer visits
+// could send to the Invoke API on their machine: none of it may run the
+// function. The AWS SDK and CLI (no Origin, a loopback Host, no
+// Content-Type or application/octet-stream) still get through.
+func TestInvokeAPIBrowserRequests(t *testing.T) {
+	t.Parallel()
+	var reports reports
+	f := newFunction(t, "behave", &Options{FunctionName: "fn", OnReport: reports.add})
+	srv := httptest.NewServer(NewInvokeAPI(f))
+	defer srv.Close()
+	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
+	const (
+		invoke = "/2015-03-31/functions/fn/invocations"
+		stream = "/2021-11-15/functions/fn/response-streaming-invocations"
+	)
+	type want struct {
+		Status    int
+		ErrorType string // X-Amzn-ErrorType, and the body's Type/message are checked when set
+	}
+	tests := []struct {
+		name         string
+		method, path string
+		host         string // "" means the server's own address
+		header       map[string]string
+		want         want
+	}{
+		// The AWS CLI (botocore) sends no Content-Type for Invoke; the Go
+		// SDK v2 sends application/octet-stream (none without a payload).
+		{"aws cli", "POST", invoke, "", nil, want{Status: 200}},
+		{"go sdk", "POST", invoke, "", map[string]string{"Content-Type": "application/octet-stream"}, want{Status: 200}},
+		{"json", "POST", invoke, "", map[string]string{"Content-Type": "application/json; charset=utf-8"}, want{Status: 200}},
+		{"localhost", "POST", invoke, "localhost:" + port, nil, want{Status: 200}},
+		{"ipv6 loopback name", "POST", invoke, "[::1]:" + port, nil, want{Status: 200}},
+		// A "simple request" (no preflight) from a page: text/plain, with
+		// the page's Origin.
+		{"simple request from a page", "POST", invoke, "", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}, want{403, "AccessDeniedException"}},
+		{"form post from a page", "POST", invoke, "", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}, want{403, "AccessDeniedException"}},
+		{"fetch without a body type", "POST", invoke, "", map[string]string{"Origin": "https://evil.example"}, want{403, "AccessDeniedException"}},
+		{"sandboxed page", "POST", invoke, "", map[string]string{"Content-Type": "application/json", "Origin": "null"}, want{403, "AccessDeniedException"}},
+		{"same origin", "POST", invoke, "", map[string]string{"Origin": "http://127.0.0.1:" + port}, want{403, "AccessDeniedException"}},
+		{"stream from a page", "POST", stream, "", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}, want{403, "AccessDeniedException"}},
+		{"preflight", "OPTIONS", invoke, "", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, want{403, "AccessDeniedException"}},
+		// After DNS rebinding the page's requests carry its own domain.
+		{"rebinding", "POST", invoke, "evil.example", map[string]string{"Content-Type": "application/json"}, want{403, "AccessDeniedException"}},
+		{"rebinding with port", "POST", invoke, "evil.example:" + port, nil, want{403, "AccessDeniedException"}},
+		{"rebinding stream", "POST", stream, "evil.example:" + port, nil, want{403, "AccessDeniedException"}},
+		// Bodies a browser can send without a preflight are not Invoke's.
+		{"text/plain", "POST", invoke, "", map[string]string{"Content-Type": "text/plain"}, want{415, "UnsupportedMediaTypeException"}},
+		{"form", "POST", invoke, "", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, want{415, "UnsupportedMediaTypeException"}},
+		{"multipart", "POST", invoke, "", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, want{415, "UnsupportedMediaTypeException"}},
+		{"text/plain stream", "POST", stream, "", map[string]string{"Content-Type": "text/plain"}, want{415, "UnsupportedMediaTypeException"}},
+	}
+	ran := 0
+	for _, tt := range tests {
+		req, err := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(`{"op":"echo","data":"ran"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.host != "" {
+			req.Host = tt.host
+		}
+		for k, v := range tt.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got := want{Status: resp.StatusCode}
+		if resp.StatusCode != 200 {
+			got.ErrorType = resp.Header.Get("X-Amzn-ErrorType")
+			var doc struct{ Type, Message string }
+			if err := json.Unmarshal(body, &doc); err != nil || doc.Type != "User" || doc.Message == "" {
+				t.Errorf("%s: error body %q, want Lambda's JSON error with a Type and a message", tt.name, body)
+			}
+		} else {
+			ran++
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: %s %s (Host %q, %v) mismatch (-want +got):\n%s\nbody: %q", tt.name, tt.method, tt.path, tt.host, tt.header, diff, body)
+		}
+	}
+	f.Close() // delivers every report
+	if n := len(reports.all()); n != ran {
+		t.Errorf("the function ran %d times, want %d (only for the accepted requests)", n, ran)
 	}
 }

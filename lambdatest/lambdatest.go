@@ -16,7 +16,9 @@
 //
 //   - [NewInvokeAPI] serves the Lambda Invoke HTTP API (Invoke and
 //     InvokeWithResponseStream), so the AWS SDK's Lambda client, with its
-//     base endpoint set to the server's URL, can call it;
+//     base endpoint set to the server's URL, can call it, and refuses what
+//     a web page in the developer's browser could send (a foreign Host, an
+//     Origin, a form or text body);
 //   - [NewFrontDoor] turns plain HTTP requests into the events of a Lambda
 //     Function URL, an API Gateway HTTP API (payload 2.0) or REST API
 //     (payload 1.0), or an Application Load Balancer target group (single-
@@ -43,12 +45,18 @@
 // Runtime.InitError (the runtime posted to /runtime/init/error without a
 // type of its own) and Function.ResponseSizeTooLarge.
 //
-// Process groups and signals need a Unix system (elsewhere only the
-// bootstrap process itself is killed). The maximum memory used in a
-// [Report] counts the instance's whole process tree: the peak of its
-// cgroup with [Options.LimitCPU] on cgroup v2, otherwise the sum of the
-// peaks its processes reached, read from /proc (0 where that does not
-// exist). [Options.LimitCPU] gives each instance the CPU share its memory
+// Each instance runs in a process group of its own. When it ends (its
+// bootstrap exits or crashes, it times out, the Function is closed),
+// everything it started goes with it, as when Lambda ends an execution
+// environment: SIGKILL to its process group and, on Linux, to every
+// process descended from it, whatever group or session it moved to (found
+// through /proc; a process whose parent exited before, such as a daemon
+// after a double fork, cannot be found). Process groups and signals need a
+// Unix system (elsewhere only the bootstrap process itself is killed). The
+// maximum memory used in a [Report] counts the instance's whole process tree:
+// the peak of its cgroup with [Options.LimitCPU] on cgroup v2, otherwise the
+// sum of the peaks its processes reached, read from /proc (0 where that does
+// not exist). [Options.LimitCPU] gives each instance the CPU share its memory
 // size buys in Lambda, through a Linux cgroup.
 package lambdatest
 

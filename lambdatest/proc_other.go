@@ -17,3 +17,7 @@ func signalGroup(pid int, _ bool) {
 		_ = p.Kill()
 	}
 }
+
+// killLeftovers does nothing: without process groups, what the bootstrap
+// started cannot be found (and its pid may already name another process).
+func killLeftovers(int) {}

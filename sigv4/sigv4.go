@@ -35,7 +35,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/mcplambda/mcplambda/internal/awsconfig"
 )
 
 // Services that serve MCP endpoints with IAM authorization.
@@ -47,6 +47,11 @@ const (
 // ErrNoRegion is returned for a request whose region is neither in the
 // options, nor in its URL, nor in the AWS configuration.
 var ErrNoRegion = errors.New("sigv4: no region: set the region, or use a function URL or execute-api host")
+
+// ErrNoCredentials is wrapped by the error of a request when the default
+// AWS configuration chain finds no credentials; its message says, in one
+// line, what to set.
+var ErrNoCredentials = awsconfig.ErrNoCredentials
 
 // Options configures a [Transport]. The zero value of every field is a
 // documented default.
@@ -80,10 +85,10 @@ type Options struct {
 // Transport is an [http.RoundTripper] that signs requests with SigV4. It
 // is safe for concurrent use.
 type Transport struct {
-	opts   Options // set at construction
-	signer *v4.Signer
+	opts Options // set at construction
 
 	mu     sync.Mutex
+	signer *v4.Signer              // guarded by mu; it caches signing keys by access key id
 	creds  aws.CredentialsProvider // the loaded default chain, guarded by mu
 	region string                  // its region, guarded by mu
 }
@@ -133,7 +138,7 @@ func (t *Transport) credentials(ctx context.Context) (aws.CredentialsProvider, s
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.creds == nil {
-		cfg, err := config.LoadDefaultConfig(ctx)
+		cfg, err := awsconfig.Load(ctx, "", "")
 		if err != nil {
 			return nil, "", fmt.Errorf("sigv4: loading the AWS configuration: %w", err)
 		}
@@ -143,6 +148,25 @@ func (t *Transport) credentials(ctx context.Context) (aws.CredentialsProvider, s
 		t.creds, t.region = cfg.Credentials, cfg.Region
 	}
 	return t.creds, t.region, nil
+}
+
+// Refresh makes the next request retrieve credentials afresh: it drops
+// the default chain loaded by an earlier request (so the next one loads it
+// again, picking up a new SSO session, profile or environment), or
+// invalidates [Options.Credentials] when it is an [aws.CredentialsCache].
+// A caller whose signed request was refused with 401 or 403 may Refresh
+// and retry once.
+func (t *Transport) Refresh() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// A new signer: the old one keeps the signing keys it derived, by
+	// access key id, which a rotated secret may share.
+	t.signer = v4.NewSigner()
+	if c, ok := t.opts.Credentials.(*aws.CredentialsCache); ok {
+		c.Invalidate()
+		return
+	}
+	t.creds, t.region = nil, ""
 }
 
 // RoundTrip implements [http.RoundTripper]: it signs a copy of req and
@@ -182,6 +206,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c, err := creds.Retrieve(ctx)
 	if err != nil {
 		closeBody()
+		if t.opts.Credentials == nil {
+			err = awsconfig.Explain(creds, err)
+		}
 		return nil, fmt.Errorf("sigv4: retrieving AWS credentials: %w", err)
 	}
 
@@ -211,7 +238,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.opts.ContentSHA256 {
 		r.Header.Set("X-Amz-Content-Sha256", hash)
 	}
-	if err := t.signer.SignHTTP(ctx, c, r, hash, service, region, t.opts.Now().UTC()); err != nil {
+	t.mu.Lock()
+	signer := t.signer
+	t.mu.Unlock()
+	if err := signer.SignHTTP(ctx, c, r, hash, service, region, t.opts.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("sigv4: signing: %w", err)
 	}
 	return t.opts.Base.RoundTrip(r)

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -446,5 +448,55 @@ func TestErrors(t *testing.T) {
 				t.Errorf("RoundTrip() = %v, want an error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRefresh: credentials from the default chain (here a shared
+// credentials file) are loaded once; after Refresh the next request loads
+// them again, picking up rotated keys, even a new secret of the same
+// access key id.
+func TestRefresh(t *testing.T) {
+	creds := filepath.Join(t.TempDir(), "credentials")
+	write := func(key, secret string) {
+		if err := os.WriteFile(creds, []byte("[default]\naws_access_key_id = "+key+"\naws_secret_access_key = "+secret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cred, _, _ := strings.Cut(strings.TrimPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential="), "/")
+		for _, secret := range []string{"one", "two", "three"} {
+			if (&verifier{secret: secret, service: "lambda", region: "eu-west-1"}).check(r, nil) == nil {
+				cred += "/" + secret
+			}
+		}
+		keys = append(keys, cred)
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: sigv4.NewTransport(&sigv4.Options{Service: "lambda", Region: "eu-west-1"})}
+	get := func() {
+		resp, err := client.Get(srv.URL + "/mcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	write("AKIDFIRST", "one")
+	get()
+	write("AKIDSECOND", "two")
+	get()
+	client.Transport.(*sigv4.Transport).Refresh()
+	get()
+	write("AKIDSECOND", "three")
+	client.Transport.(*sigv4.Transport).Refresh()
+	get()
+	if diff := cmp.Diff([]string{"AKIDFIRST/one", "AKIDFIRST/one", "AKIDSECOND/two", "AKIDSECOND/three"}, keys); diff != "" {
+		t.Errorf("access keys signed with (-want +got):\n%s", diff)
 	}
 }

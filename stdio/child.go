@@ -33,8 +33,34 @@ type child struct {
 	principal string // per-principal mode: the principal it serves
 	inflight  int    // requests using it now
 
-	mu    sync.Mutex
-	cause error // why the child is unusable; nil while healthy
+	mu     sync.Mutex
+	cause  error     // why the child is unusable; nil while healthy
+	stopBy time.Time // a graceful stop began: its group must be gone by then
+	killed bool      // its group was killed: kill what is left at once
+}
+
+// kill kills the child's process group at once (and, once the child has
+// exited, whatever is left of it).
+func (c *child) kill() {
+	c.mu.Lock()
+	c.killed = true
+	c.mu.Unlock()
+	killGroup(c.cmd)
+}
+
+// groupDeadline is when what is left of the child's process group after
+// the child exited gets SIGKILL: at once if the child was killed, at the
+// end of a graceful stop, else (the child exited on its own) after grace.
+func (c *child) groupDeadline(grace time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.killed:
+		return time.Time{}
+	case !c.stopBy.IsZero():
+		return c.stopBy
+	}
+	return time.Now().Add(grace)
 }
 
 // fail records why the child became unusable (the first reason wins).
@@ -98,8 +124,11 @@ func (p *Proxy) startChild(ctx context.Context, gen int) (_ *child, err error) {
 		werr := cmd.Wait()
 		c.fail(fmt.Errorf("%w (%v)", ErrExited, exitReason(werr)))
 		close(c.exited)
+		// Whatever ended the child, what it started in its process group
+		// (and below) ends too.
+		endGroup(cmd, c.groupDeadline(p.opts.ShutdownTimeout/2))
 		// Give stderr a moment to drain, then stop reading it even if a
-		// grandchild outside the process group still holds it open.
+		// grandchild that escaped the group still holds it open.
 		t := time.NewTimer(stderrDrain)
 		defer t.Stop()
 		<-t.C
@@ -137,7 +166,7 @@ func (p *Proxy) startChild(ctx context.Context, gen int) (_ *child, err error) {
 		if cause := c.dead(); cause != nil && !errors.Is(res.err, cause) {
 			res.err = fmt.Errorf("%v: %w", res.err, cause)
 		}
-		killGroup(cmd)
+		c.kill()
 		stdinW.Close()
 		stdoutR.Close()
 		wg.Wait()
@@ -164,14 +193,20 @@ func (p *Proxy) startChild(ctx context.Context, gen int) (_ *child, err error) {
 	return c, nil
 }
 
-// stop ends the child: when graceful, it closes the session (and with it
-// the child's stdin), waits up to half of opts.ShutdownTimeout for the
-// process to exit, sends SIGTERM to its process group, waits the other
-// half, then sends SIGKILL. Otherwise it kills the process group at once.
-// It returns once the child's goroutines have ended.
+// stopChild ends the child: when graceful, it closes the session (and
+// with it the child's stdin), waits up to half of opts.ShutdownTimeout for
+// the process to exit, sends SIGTERM to its process group, waits the other
+// half, then sends SIGKILL; what is left of the group once the child has
+// exited gets SIGTERM, then SIGKILL at the end of opts.ShutdownTimeout.
+// Otherwise it kills the process group at once. It returns once the
+// child's goroutines have ended.
 func (p *Proxy) stopChild(c *child, graceful bool) {
-	if !graceful {
-		killGroup(c.cmd)
+	if graceful {
+		c.mu.Lock()
+		c.stopBy = time.Now().Add(p.opts.ShutdownTimeout)
+		c.mu.Unlock()
+	} else {
+		c.kill()
 	}
 	c.fail(ErrClosed)
 	closed := make(chan struct{})
@@ -185,7 +220,7 @@ func (p *Proxy) stopChild(c *child, graceful bool) {
 			termGroup(c.cmd)
 			if !waitFor(c.exited, p.opts.ShutdownTimeout-half) {
 				p.logger.Warn("stdio: server process ignored stdin close and SIGTERM; killing it", "pid", c.cmd.Process.Pid)
-				killGroup(c.cmd)
+				c.kill()
 			}
 		}
 	}

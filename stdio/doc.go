@@ -42,6 +42,27 @@
 // line by line. [Proxy.Close] stops it: stdin closed, then SIGTERM to its
 // process group, then SIGKILL, within [ProxyOptions.ShutdownTimeout].
 //
+// # Processes
+//
+// The server runs in a process group of its own, and whatever ends it
+// (Close, a crash, a hang, the end of a [PerRequest] process, a new
+// principal under [PerPrincipal]) ends what it started in that group: once
+// the server has exited, what is left of the group gets SIGTERM, then
+// SIGKILL when nothing is left or when ShutdownTimeout (half of it after a
+// crash) has run out, at once when the server was killed. On Linux, the
+// signals also reach the processes descended from the group that moved to
+// a group or session of their own (setsid, setpgid), found through /proc.
+//
+// What cannot be tracked: a descendant that left the process group and
+// whose parent has exited (a daemon's double fork; the system re-parents
+// it to init), and so, after a server that exits by itself, one that left
+// the group; on systems other than Linux, any descendant that left the
+// group; on systems other than Unix, anything but the server process. If
+// the adapter itself is killed (SIGKILL), Linux kills the server (a
+// parent-death signal) but not what the server started; the lambdatest
+// emulator (and so mcplambda dev) kills the whole tree of an execution
+// environment it ends, as Lambda does.
+//
 // # Isolation
 //
 // [ProxyOptions.Isolation] chooses which callers may share a process:

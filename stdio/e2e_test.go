@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/mcplambda/mcplambda/lambdatest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -76,6 +77,7 @@ func invokeFunction(t *testing.T, f *lambdatest.Function, payload string) string
 // invokes it with JSON-RPC payloads, as the reference project's clients
 // do; the payloads and responses have the reference project's shape.
 func TestLambdaDirectInvoke(t *testing.T) {
+	t.Parallel()
 	fake := &ssmFake{values: map[string]string{"/test/secret": "from-ssm"}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
@@ -157,6 +159,7 @@ func TestLambdaDirectInvoke(t *testing.T) {
 // with progress notifications streamed as SSE (the URL is in
 // RESPONSE_STREAM mode).
 func TestLambdaFrontDoor(t *testing.T) {
+	t.Parallel()
 	f, _ := newFunction(t, lambdatest.Options{Timeout: 5 * time.Second}, "MCPLAMBDA_RESPONSE_STREAM=true")
 	for _, door := range []lambdatest.FrontDoor{lambdatest.FunctionURL, lambdatest.HTTPAPI, lambdatest.RESTAPI} {
 		t.Run(string(door), func(t *testing.T) {
@@ -194,7 +197,7 @@ func TestLambdaFrontDoor(t *testing.T) {
 					if got != want {
 						t.Errorf("progress %q, want %q", got, want)
 					}
-				case <-time.After(5 * time.Second):
+				case <-time.After(testtools.Patience):
 					t.Fatalf("no progress notification %q", want)
 				}
 			}
@@ -206,6 +209,7 @@ func TestLambdaFrontDoor(t *testing.T) {
 // (queued, as Lambda does) and to several instances, each with its own
 // warm server.
 func TestLambdaInstances(t *testing.T) {
+	t.Parallel()
 	for _, instances := range []int{1, 3} {
 		t.Run(fmt.Sprint(instances), func(t *testing.T) {
 			f, _ := newFunction(t, lambdatest.Options{Timeout: 10 * time.Second, Instances: instances})
@@ -238,6 +242,7 @@ func TestLambdaInstances(t *testing.T) {
 // TestLambdaShutdown: on SIGTERM the adapter closes the server's stdin,
 // and kills a server that stays up anyway.
 func TestLambdaShutdown(t *testing.T) {
+	t.Parallel()
 	f, out := newFunction(t, lambdatest.Options{Timeout: 3 * time.Second}, `MCPLAMBDA_ARGS=["-ignore-stdin-close"]`)
 	got := invokeFunction(t, f, callTool(1, "pid", nil))
 	var r rpcResponse
@@ -250,7 +255,37 @@ func TestLambdaShutdown(t *testing.T) {
 	if !strings.Contains(out.String(), "stdin closed; staying up on purpose") {
 		t.Errorf("function log:\n%s\nwant the server to have seen its stdin closed", out)
 	}
-	waitGone(t, pid)
+	testtools.WaitGone(t, pid, "the server process after shutdown")
+}
+
+// TestLambdaGrandchildren: when the execution environment ends, gracefully
+// (SIGTERM: the adapter stops its server) or not (SIGKILL before the
+// adapter is done), the processes the server started end with it.
+func TestLambdaGrandchildren(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		grace time.Duration // lambdatest's SIGTERM-to-SIGKILL delay
+		env   []string
+	}{
+		{"shutdown", 5 * time.Second, nil},
+		// The server stays up after its stdin closes, so the adapter is
+		// still stopping it when the emulator kills the environment.
+		{"killed", time.Nanosecond, []string{`MCPLAMBDA_ARGS=["-ignore-stdin-close"]`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, _ := newFunction(t, lambdatest.Options{Timeout: 10 * time.Second, ShutdownTimeout: tt.grace}, tt.env...)
+			var r rpcResponse
+			json.Unmarshal([]byte(invokeFunction(t, f, callTool(1, "spawn", nil))), &r)
+			pid, err := strconv.Atoi(toolText(t, r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			testtools.WaitGone(t, pid, "the server's grandchild")
+		})
+	}
 }
 
 // ssmFake answers AmazonSSM.GetParameter from a map; the function's real
@@ -276,6 +311,7 @@ func (f *ssmFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // provided.al2023 bootstrap script under the emulator, with the test
 // bootstrap (the no-code mode) standing in for the mcplambda binary.
 func TestLayerScripts(t *testing.T) {
+	t.Parallel()
 	bin := bootstrap(t)
 	task := t.TempDir()
 	copyFile(t, bin, filepath.Join(task, "mcplambda"))

@@ -273,7 +273,7 @@ func forward[R any](p *Proxy, ctx context.Context, ss *mcp.ServerSession, progre
 		case cctx.Err() != nil:
 			failed = true
 			c.fail(fmt.Errorf("%w (%v)", ErrTimeout, limit.Round(time.Millisecond)))
-			killGroup(c.cmd)
+			c.kill()
 			p.logger.Warn("stdio: the server process did not answer in time; killed it", "pid", c.cmd.Process.Pid, "after", limit)
 			err = toRPCError(c.dead())
 		default:
@@ -285,7 +285,7 @@ func forward[R any](p *Proxy, ctx context.Context, ss *mcp.ServerSession, progre
 				cause = fmt.Errorf("%w: %v", ErrConnection, err)
 				c.fail(cause)
 			}
-			killGroup(c.cmd)
+			c.kill()
 			err = toRPCError(cause)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -203,9 +202,4 @@ func invokeDoor(t testing.TB, h lambda.Handler, ctx context.Context, door, body,
 		r.Body = string(b)
 	}
 	return r.StatusCode, r.Body
-}
-
-// processGone reports whether no process with the given pid exists.
-func processGone(pid int) bool {
-	return syscall.Kill(pid, 0) == syscall.ESRCH
 }

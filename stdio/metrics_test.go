@@ -13,6 +13,7 @@ import (
 // A child that died is restarted before the next request, and the restart
 // is counted in that invocation's EMF metrics.
 func TestChildRestartsMetric(t *testing.T) {
+	t.Parallel()
 	p, _ := newProxy(t, nil)
 	var emf bytes.Buffer
 	opts := &mcplambda.Options{Metrics: telemetry.NewMetrics(&emf, &telemetry.MetricsOptions{Service: "svc"})}

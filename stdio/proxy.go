@@ -271,7 +271,7 @@ func (p *Proxy) Close() error {
 		for c := range p.children {
 			if c.inflight > 0 {
 				busy = true
-				killGroup(c.cmd)
+				c.kill()
 			}
 		}
 		if !busy {
@@ -415,7 +415,7 @@ func (p *Proxy) release(c *child, failed bool) {
 func (p *Proxy) retire(c *child, graceful bool) {
 	if c.inflight > 0 {
 		// Its requests fail quickly once it is killed; release retires it.
-		killGroup(c.cmd)
+		c.kill()
 		return
 	}
 	c.fail(ErrClosed)

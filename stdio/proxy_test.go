@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/mcplambda/mcplambda/stdio"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -24,6 +25,7 @@ const meta2026 = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28
 // TestDirectInvoke forwards every kind of request through a direct
 // invoke, in both protocol eras, and compares the results.
 func TestDirectInvoke(t *testing.T) {
+	t.Parallel()
 	p, _ := newProxy(t, nil)
 	h := lambdaHandler(p, nil)
 	tests := []struct {
@@ -85,7 +87,7 @@ func TestDirectInvoke(t *testing.T) {
 					}
 				}
 				slices.Sort(names)
-				want := []string{"add_tool", "big", "crash", "echo", "env", "garbage", "hang", "pid", "progress", "slow", "stderr"}
+				want := []string{"add_tool", "big", "crash", "echo", "env", "exit_soon", "garbage", "hang", "pid", "progress", "slow", "spawn", "stderr"}
 				if diff := cmp.Diff(want, names); diff != "" {
 					t.Errorf("tools (-want +got):\n%s", diff)
 				}
@@ -166,6 +168,7 @@ func TestDirectInvoke(t *testing.T) {
 
 // TestFrontDoors calls a tool through every HTTP front door's event.
 func TestFrontDoors(t *testing.T) {
+	t.Parallel()
 	p, _ := newProxy(t, nil)
 	h := lambdaHandler(p, nil)
 	for _, door := range []string{"url", "httpapi", "rest", "alb"} {
@@ -199,6 +202,7 @@ func TestFrontDoors(t *testing.T) {
 // both protocol eras, including progress notifications relayed from the
 // child.
 func TestGoClient(t *testing.T) {
+	t.Parallel()
 	p, _ := newProxy(t, nil)
 	srv := httptest.NewServer(mcplambda.NewHandler(p.Server(), nil))
 	defer srv.Close()
@@ -206,13 +210,10 @@ func TestGoClient(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			var mu sync.Mutex
-			var progress []string
+			progress := make(chan string, 10)
 			client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, &mcp.ClientOptions{
 				ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
-					mu.Lock()
-					progress = append(progress, fmt.Sprintf("%v:%s", req.Params.ProgressToken, req.Params.Message))
-					mu.Unlock()
+					progress <- fmt.Sprintf("%v:%s", req.Params.ProgressToken, req.Params.Message)
 				},
 			})
 			cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: srv.URL + "/mcp"}, &mcp.ClientSessionOptions{ProtocolVersion: version})
@@ -231,14 +232,13 @@ func TestGoClient(t *testing.T) {
 			}
 			// go-sdk's client delivers notifications asynchronously.
 			var got []string
-			for range 200 {
-				mu.Lock()
-				got = slices.Clone(progress)
-				mu.Unlock()
-				if len(got) >= 3 {
-					break
+			for len(got) < 3 {
+				select {
+				case m := <-progress:
+					got = append(got, m)
+				case <-ctx.Done():
+					t.Fatalf("progress notifications = %q, want 3", got)
 				}
-				time.Sleep(5 * time.Millisecond)
 			}
 			if want := []string{"tok-1:step 1", "tok-1:step 2", "tok-1:step 3"}; !cmp.Equal(got, want) {
 				t.Errorf("progress notifications = %q, want %q", got, want)
@@ -262,6 +262,7 @@ func TestGoClient(t *testing.T) {
 // TestChildFailures: a child that crashes, hangs, writes garbage, sends
 // an oversized message, or does not start.
 func TestChildFailures(t *testing.T) {
+	t.Parallel()
 	p, stderr := newProxy(t, &stdio.ProxyOptions{DeadlineMargin: 200 * time.Millisecond, MaxMessageBytes: 64 << 10}, "-banner")
 	h := lambdaHandler(p, nil)
 	ctx := context.Background()
@@ -310,7 +311,7 @@ func TestChildFailures(t *testing.T) {
 				t.Errorf("%s: pid %d -> %d; restarted = %v, want %v", tt.tool, before, after, restarted, tt.restarted)
 			}
 			if tt.restarted {
-				waitGone(t, before)
+				testtools.WaitGone(t, before, "the replaced server process")
 			}
 		})
 	}
@@ -319,18 +320,8 @@ func TestChildFailures(t *testing.T) {
 	}
 }
 
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	for range 100 {
-		if processGone(pid) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Errorf("process %d still exists", pid)
-}
-
 func TestStartFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, tt := range []struct {
 		name string
@@ -353,31 +344,29 @@ func TestStartFailure(t *testing.T) {
 }
 
 func TestStderrLines(t *testing.T) {
+	t.Parallel()
 	p, stderr := newProxy(t, nil)
 	h := lambdaHandler(p, nil)
 	invoke(t, h, context.Background(), callTool(1, "stderr", map[string]string{"message": "hello"}))
 	want := "stderr line 1: hello\nstderr line 2: hello\n"
-	for range 100 {
-		if strings.Contains(stderr.String(), want) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), testtools.Patience)
+	defer cancel()
+	if got, err := stderr.Wait(ctx, func(s string) bool { return strings.Contains(s, want) }); err != nil {
+		t.Errorf("stderr = %q, want it to contain %q", got, want)
 	}
-	t.Errorf("stderr = %q, want it to contain %q", stderr.String(), want)
 }
 
 // TestCloseStubbornChild: a child that ignores stdin close and SIGTERM
 // is killed within the shutdown timeout.
 func TestCloseStubbornChild(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{nil, {"-ignore-stdin-close"}} {
 		t.Run(fmt.Sprint(args), func(t *testing.T) {
 			p, stderr := newProxy(t, &stdio.ProxyOptions{ShutdownTimeout: 300 * time.Millisecond}, args...)
 			h := lambdaHandler(p, nil)
 			pid, _ := strconv.Atoi(toolText(t, invoke(t, h, context.Background(), callTool(1, "pid", nil))))
 			p.Close()
-			if !processGone(pid) {
-				t.Errorf("after Close, process %d still exists", pid)
-			}
+			testtools.WaitGone(t, pid, "the server process after Close")
 			if len(args) > 0 && !strings.Contains(stderr.String(), "staying up on purpose") {
 				t.Errorf("stderr = %q, want the child's complaint", stderr.String())
 			}
@@ -395,6 +384,7 @@ func TestCloseStubbornChild(t *testing.T) {
 // TrustFrontDoor anyone who may invoke the function could forge one and be
 // served by another principal's process, so every caller is anonymous.
 func TestIsolation(t *testing.T) {
+	t.Parallel()
 	const alice, bob = "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/bob"
 	callers := []string{alice, alice, bob, bob, alice, ""}
 	tests := []struct {
@@ -432,7 +422,7 @@ func TestIsolation(t *testing.T) {
 			for _, pid := range pids[:len(pids)-1] {
 				if pid != pids[len(pids)-1] {
 					n, _ := strconv.Atoi(pid)
-					waitGone(t, n)
+					testtools.WaitGone(t, n, "a server process of another caller")
 				}
 			}
 		})
@@ -442,6 +432,7 @@ func TestIsolation(t *testing.T) {
 // TestBurst sends concurrent requests to one proxy: in warm mode they
 // share the child, in per-request mode each gets its own.
 func TestBurst(t *testing.T) {
+	t.Parallel()
 	for _, iso := range []stdio.Isolation{stdio.Warm, stdio.PerPrincipal, stdio.PerRequest} {
 		t.Run(string(iso), func(t *testing.T) {
 			p, _ := newProxy(t, &stdio.ProxyOptions{Isolation: iso})
@@ -473,25 +464,54 @@ func TestBurst(t *testing.T) {
 // TestListChanged: a tool the child adds at run time shows up after its
 // list_changed notification.
 func TestListChanged(t *testing.T) {
+	t.Parallel()
 	p, _ := newProxy(t, nil)
 	h := lambdaHandler(p, nil)
-	invoke(t, h, context.Background(), callTool(1, "add_tool", map[string]string{"name": "late"}))
-	for range 200 {
-		r := invoke(t, h, context.Background(), `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
-		if strings.Contains(string(r.Result), `"name":"late"`) {
-			if got := toolText(t, invoke(t, h, context.Background(), callTool(3, "late", nil))); got != "I am late" {
-				t.Errorf("late tool = %q", got)
+	ctx, cancel := context.WithTimeout(context.Background(), testtools.Patience)
+	defer cancel()
+	// A client of the proxy's server hears each change of its tools.
+	changed := make(chan struct{}, 1)
+	client := mcp.NewClient(&mcp.Implementation{Name: "watcher", Version: "v1"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
+			select {
+			case changed <- struct{}{}:
+			default:
 			}
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+		},
+	})
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := p.Server().Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Error("tools/list never showed the tool added at run time")
+	defer ss.Close()
+	cs, err := client.Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+
+	invoke(t, h, ctx, callTool(1, "add_tool", map[string]string{"name": "late"}))
+	for {
+		r := invoke(t, h, ctx, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+		if strings.Contains(string(r.Result), `"name":"late"`) {
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatal("tools/list never showed the tool added at run time")
+		}
+	}
+	if got := toolText(t, invoke(t, h, ctx, callTool(3, "late", nil))); got != "I am late" {
+		t.Errorf("late tool = %q", got)
+	}
 }
 
 // TestRequestTooLarge: the front door's body limit applies before the
 // child sees anything.
 func TestRequestTooLarge(t *testing.T) {
+	t.Parallel()
 	p, _ := newProxy(t, nil)
 	h := lambdaHandler(p, &mcplambda.Options{MaxBodyBytes: 1024})
 	status, body := invokeDoor(t, h, context.Background(), "url", callTool(1, "echo", map[string]string{"message": strings.Repeat("x", 2048)}), "application/json", "")

@@ -5,6 +5,7 @@ package stdio
 import (
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 func sysProcAttr() *syscall.SysProcAttr { return nil }
@@ -16,3 +17,7 @@ func signalGroup(cmd *exec.Cmd, sig syscall.Signal) {
 		cmd.Process.Kill()
 	}
 }
+
+// endGroup does nothing: without process groups, what the child started
+// cannot be found.
+func endGroup(*exec.Cmd, time.Time) {}

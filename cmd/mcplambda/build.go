@@ -258,20 +258,17 @@ func goBuild(ctx context.Context, cfg *buildConfig, bin string, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("build: building %s needs the go command: %w", cfg.pkg, err)
 	}
-	pkg := cfg.pkg
-	if fi, err := os.Stat(pkg); err == nil && fi.IsDir() && !filepath.IsAbs(pkg) && !strings.HasPrefix(pkg, ".") {
-		// A directory: "examples/time" would mean an import path to go build.
-		pkg = "." + string(filepath.Separator) + pkg
-	}
+	pkg, dir := goPackage(cfg.pkg)
 	tags := "lambda.norpc"
 	if cfg.tags != "" {
 		tags += "," + cfg.tags
 	}
-	fmt.Fprintf(stderr, "mcplambda: building %s for linux/%s\n", pkg, cfg.arch)
+	fmt.Fprintf(stderr, "mcplambda: building %s for linux/%s\n", cfg.pkg, cfg.arch)
 	start := time.Now()
 	// -buildvcs=false: the zip depends on the source only, not on the
 	// commit it was built at nor on whether it came from a git checkout.
 	cmd := exec.CommandContext(ctx, gobin, "build", "-tags", tags, "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", bin, pkg)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+cfg.arch, "CGO_ENABLED=0")
 	var out bytes.Buffer // to explain a layer package go cannot find
 	cmd.Stdout = stderr
@@ -281,13 +278,13 @@ func goBuild(ctx context.Context, cfg *buildConfig, bin string, stderr io.Writer
 			strings.Contains(out.String(), "no required module provides package")) {
 			return fmt.Errorf("build: building %s (the layer is built from the current module: run build --layer in a module that requires github.com/mcplambda/mcplambda, or in its checkout): %w", pkg, err)
 		}
-		return fmt.Errorf("build: building %s: %w", pkg, err)
+		return fmt.Errorf("build: building %s: %w", cfg.pkg, err)
 	}
 	if fi, err := os.Stat(bin); err != nil || fi.Mode().Perm()&0o111 == 0 {
 		// go build -o writes an archive for a package that is not main.
 		return usagef(buildHint, "build: %s is not a main package", cfg.pkg)
 	}
-	fmt.Fprintf(stderr, "mcplambda: built %s in %s\n", pkg, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "mcplambda: built %s in %s\n", cfg.pkg, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -127,6 +127,7 @@ func checkLambdaBinary(t *testing.T, name string, b []byte, machine elf.Machine,
 // module at different paths and wants byte-identical zips whose only entry
 // is an executable, static, stripped bootstrap for the architecture.
 func TestBuildReproducible(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		arch    string
 		machine elf.Machine
@@ -186,6 +187,7 @@ func TestBuildArchesSideBySide(t *testing.T) {
 // TestBuildHumanOutput checks the default output: the zip's path, the
 // binary's and the zip's sizes.
 func TestBuildHumanOutput(t *testing.T) {
+	t.Parallel()
 	dir := noopModule(t)
 	out := runBuild(t, dir, "noop", "--out", "build/zips", "--name", "fn")
 	zipPath := filepath.Join(dir, "build", "zips", "fn.zip")
@@ -223,6 +225,7 @@ func TestBuildHumanOutput(t *testing.T) {
 // function in place of the mcplambda binary, which the layer's default
 // package would cross-compile in the same way, to keep the test fast.
 func TestBuildLayer(t *testing.T) {
+	t.Parallel()
 	dir := noopModule(t)
 	out := runBuild(t, dir, "--layer", "--json", "./noop")
 	var res buildResult
@@ -250,6 +253,7 @@ func TestBuildLayer(t *testing.T) {
 // TestExecWrapperIsStdioLayers keeps the exec wrapper that build --layer
 // writes equal to the one package stdio ships in stdio/layer.
 func TestExecWrapperIsStdioLayers(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../stdio/layer/" + execWrapperName)
 	if err != nil {
 		t.Fatal(err)
@@ -263,6 +267,7 @@ func TestExecWrapperIsStdioLayers(t *testing.T) {
 // times, the given modes, and the same bytes for the same entries in any
 // order.
 func TestWriteZip(t *testing.T) {
+	t.Parallel()
 	entries := []zipEntry{
 		{Name: "z/last", Mode: 0o644, Data: []byte("last\n")},
 		{Name: "bootstrap", Mode: 0o755, Data: []byte("#!/bin/sh\n")},
@@ -301,6 +306,7 @@ func TestWriteZip(t *testing.T) {
 
 // TestBuildUsage checks usage errors and failures of build.
 func TestBuildUsage(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []usageCase{
 		{name: "help", args: []string{"build", "-h"}, stdout: "Usage: mcplambda build [flags] PACKAGE"},
 		{name: "listed", args: []string{"-h"}, stdout: "build   cross-compile a package"},

@@ -1,5 +1,7 @@
 package main
 
+//lint:file-ignore SA1019 call shows the log messages servers of every era send, a feature deprecated since 2026-07-28 (SEP-2577).
+
 import (
 	"context"
 	"encoding/json"
@@ -7,25 +9,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/url"
-	"os"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/mcplambda/mcplambda/invoke"
-	"github.com/mcplambda/mcplambda/sigv4"
+	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/tasks"
-	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
-	"github.com/modelcontextprotocol/go-sdk/auth/extauth"
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/modelcontextprotocol/go-sdk/oauthex"
 )
 
 // CallCommand is "mcplambda call": an MCP client for one request to a
@@ -37,46 +29,30 @@ type CallCommand struct {
 
 const callHint = `Run "mcplambda call -h" for usage.`
 
-// protocolVersions are the --protocol values.
-var protocolVersions = []string{"2026-07-28", "2025-11-25"}
-
 // callConfig is the parsed command line of call.
 type callConfig struct {
-	sigv4      bool
-	service    string
-	token      string
-	region     string
-	protocol   string
-	json       bool
-	endpoint   string
-	oauth      bool
-	clientID   string
-	callback   string
-	timeout    time.Duration
-	args       []string // --arg k=v
-	argsJSON   string   // --args '{...}'
-	target     string
-	command    string
-	operands   []string
-	clientSecr string // from MCPLAMBDA_CLIENT_SECRET
-	task       bool   // --task (calltask.go)
+	targetConfig
+	json     bool
+	timeout  time.Duration
+	logLevel string
+	args     []string // --arg k=v
+	argsJSON string   // --args '{...}'
+	command  string
+	operands []string
+	task     bool // --task (calltask.go)
 }
+
+// logLevels are the --log-level values, least severe first, and off.
+var logLevels = []string{"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency", "off"}
 
 func (c *CallCommand) flagSet(cfg *callConfig) *flag.FlagSet {
 	set := flag.NewFlagSet("mcplambda call", flag.ContinueOnError)
 	set.SetOutput(io.Discard)
 	set.Usage = func() {}
-	set.BoolVar(&cfg.sigv4, "sigv4", false, "sign requests with AWS SigV4 (a function URL or API Gateway API with IAM auth)")
-	set.StringVar(&cfg.service, "service", "", "SigV4 signing `name` for --sigv4: lambda or execute-api (default: from the URL's host)")
-	set.StringVar(&cfg.token, "token", "", "send `TOKEN` as a bearer token (default $MCPLAMBDA_TOKEN)")
-	set.StringVar(&cfg.region, "region", "", "AWS `region` for --sigv4 and lambda: targets (default: from the URL or ARN, else the AWS configuration)")
-	set.StringVar(&cfg.protocol, "protocol", "2026-07-28", "MCP protocol `version` to ask for: 2026-07-28 or 2025-11-25 (which uses initialize)")
+	cfg.targetConfig.addFlags(set)
 	set.BoolVar(&cfg.json, "json", false, "print results as JSON, for scripts")
-	set.StringVar(&cfg.endpoint, "endpoint-url", "", "Lambda Invoke API `URL` for lambda: targets, e.g. the invoke endpoint of mcplambda dev")
-	set.BoolVar(&cfg.oauth, "oauth", false, "sign in with OAuth (authorization code with PKCE): prints a URL to open, and waits for the redirect")
-	set.StringVar(&cfg.clientID, "client-id", "", "OAuth client `ID` (default $MCPLAMBDA_CLIENT_ID); with $MCPLAMBDA_CLIENT_SECRET, uses the client credentials grant")
-	set.StringVar(&cfg.callback, "callback", "127.0.0.1:0", "`address` of the local OAuth redirect listener for --oauth")
 	set.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "give up after this `duration`")
+	set.StringVar(&cfg.logLevel, "log-level", "info", "ask the server for log messages of this `level` and above, shown on standard error\n(debug, info, notice, warning, error, ...; off for none)")
 	set.Func("arg", "an argument of the tool or prompt, as `KEY=VALUE` (repeatable); tool values that are JSON\n(numbers, true, objects) are sent as such unless the tool's schema says string", func(s string) error {
 		if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
 			return errors.New("want KEY=VALUE")
@@ -147,13 +123,6 @@ func (c *CallCommand) parse(args []string) (*callConfig, error) {
 		pos = append(pos, set.Arg(0))
 		args = set.Args()[1:]
 	}
-	if cfg.token == "" {
-		cfg.token = os.Getenv("MCPLAMBDA_TOKEN")
-	}
-	if cfg.clientID == "" {
-		cfg.clientID = os.Getenv("MCPLAMBDA_CLIENT_ID")
-	}
-	cfg.clientSecr = os.Getenv("MCPLAMBDA_CLIENT_SECRET")
 	if len(pos) < 2 {
 		return nil, usagef(callHint, "call: want TARGET and COMMAND, e.g. mcplambda call http://127.0.0.1:8080/mcp tools")
 	}
@@ -182,42 +151,14 @@ func (c *CallCommand) parse(args []string) (*callConfig, error) {
 			return nil, usagef(callHint, "call tool: --args %q: want a JSON object", cfg.argsJSON)
 		}
 	}
-	if !slices.Contains(protocolVersions, cfg.protocol) {
-		return nil, usagef(callHint, "call: --protocol %q: want one of %s", cfg.protocol, strings.Join(protocolVersions, ", "))
+	if !slices.Contains(logLevels, cfg.logLevel) {
+		return nil, usagef(callHint, "call: --log-level %q: want one of %s", cfg.logLevel, strings.Join(logLevels, ", "))
+	}
+	if err := cfg.targetConfig.validate("call", callHint); err != nil {
+		return nil, err
 	}
 	if err := cfg.checkTask(); err != nil {
 		return nil, err
-	}
-	auths := 0
-	for _, on := range []bool{cfg.sigv4, cfg.token != "", cfg.oauth, cfg.clientSecr != ""} {
-		if on {
-			auths++
-		}
-	}
-	if auths > 1 {
-		return nil, usagef(callHint, "call: choose one of --sigv4, --token ($MCPLAMBDA_TOKEN), --oauth and client credentials ($MCPLAMBDA_CLIENT_SECRET)")
-	}
-	if cfg.service != "" && !cfg.sigv4 {
-		return nil, usagef(callHint, "call: --service is for --sigv4")
-	}
-	if cfg.clientSecr != "" && cfg.clientID == "" {
-		return nil, usagef(callHint, "call: $MCPLAMBDA_CLIENT_SECRET needs --client-id")
-	}
-	if strings.HasPrefix(cfg.target, "lambda:") {
-		if strings.TrimPrefix(cfg.target, "lambda:") == "" {
-			return nil, usagef(callHint, "call: %q: want lambda:FUNCTION[:QUALIFIER]", cfg.target)
-		}
-		if auths > 0 {
-			return nil, usagef(callHint, "call: a lambda: target is authorized by IAM with your AWS credentials; --sigv4, --token and OAuth are for URLs")
-		}
-		return cfg, nil
-	}
-	u, err := url.Parse(cfg.target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usagef(callHint, "call: TARGET %q: want an http(s) URL or lambda:FUNCTION[:QUALIFIER]", cfg.target)
-	}
-	if cfg.endpoint != "" {
-		return nil, usagef(callHint, "call: --endpoint-url is for lambda: targets")
 	}
 	return cfg, nil
 }
@@ -235,19 +176,30 @@ func (c *CallCommand) Run(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 
-	rec := &recorder{}
-	transport, err := c.transport(cfg, rec)
+	rem, err := newRemote(&cfg.targetConfig, "call", "--timeout "+cfg.timeout.String(), c.Stderr)
 	if err != nil {
 		return err
 	}
-	clientOpts, transport := taskClient(cfg, transport)
-	client := mcp.NewClient(&mcp.Implementation{Name: "mcplambda", Version: "v1"}, clientOpts)
+	defer rem.close()
+	stderr := syncio.NewWriter(c.Stderr)
+	clientOpts := &mcp.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+			fmt.Fprintf(stderr, "mcplambda: progress %s\n", progressLine(req.Params))
+		},
+		LoggingMessageHandler: func(_ context.Context, req *mcp.LoggingMessageRequest) {
+			if cfg.logLevel != "off" {
+				fmt.Fprintf(stderr, "mcplambda: log %s\n", logLine(req.Params))
+			}
+		},
+	}
+	transport := cfg.taskClient(clientOpts, rem.transport())
+	client := mcp.NewClient(&mcp.Implementation{Name: "mcplambda", Version: buildVersion()}, clientOpts)
 	if err := tasks.RegisterClient(client); err != nil {
 		return err
 	}
 	cs, err := client.Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: cfg.protocol})
 	if err != nil {
-		return c.explain(ctx, cfg, rec, "connecting", err)
+		return rem.explain(ctx, "connecting", err)
 	}
 	defer cs.Close()
 	if err := c.do(ctx, cfg, cs); err != nil {
@@ -256,154 +208,76 @@ func (c *CallCommand) Run(ctx context.Context, args []string) error {
 		if errors.As(err, &te) || errors.As(err, &ke) {
 			return err
 		}
-		return c.explain(ctx, cfg, rec, cfg.command, err)
+		return rem.explain(ctx, cfg.command, err)
 	}
 	return nil
 }
 
-// transport returns the MCP transport for the target.
-func (c *CallCommand) transport(cfg *callConfig, rec *recorder) (mcp.Transport, error) {
-	if fn, ok := strings.CutPrefix(cfg.target, "lambda:"); ok {
-		var qualifier string
-		if !strings.HasPrefix(fn, "arn:") {
-			// name:qualifier or account:function:name:qualifier
-			parts := strings.Split(fn, ":")
-			if len(parts) == 2 || len(parts) == 4 {
-				qualifier = parts[len(parts)-1]
-				fn = strings.Join(parts[:len(parts)-1], ":")
-			}
-		}
-		return invoke.NewTransport(fn, &invoke.Options{
-			Qualifier:   qualifier,
-			Region:      cfg.region,
-			Endpoint:    cfg.endpoint,
-			MaxAttempts: 4,
-			MaxBackoff:  2 * time.Second,
-		}), nil
-	}
-	var base http.RoundTripper = http.DefaultTransport
-	if cfg.sigv4 {
-		base = sigv4.NewTransport(&sigv4.Options{Service: cfg.service, Region: cfg.region, Base: base})
-	}
-	if cfg.token != "" {
-		base = &bearer{token: cfg.token, base: base}
-	}
-	rec.base = base
-	httpClient := &http.Client{Transport: rec}
-	t := &mcp.StreamableClientTransport{Endpoint: cfg.target, HTTPClient: httpClient, MaxRetries: -1}
+// progressLine formats a progress notification for people:
+// "50/100: message", "50%", or "3".
+func progressLine(p *mcp.ProgressNotificationParams) string {
+	var s string
 	switch {
-	case cfg.oauth:
-		h, err := c.authorizationCode(cfg)
-		if err != nil {
-			return nil, err
-		}
-		t.OAuthHandler = h
-	case cfg.clientSecr != "":
-		h, err := extauth.NewClientCredentialsHandler(&extauth.ClientCredentialsHandlerConfig{
-			Credentials: &oauthex.ClientCredentials{ClientID: cfg.clientID, ClientSecretAuth: &oauthex.ClientSecretAuth{ClientSecret: cfg.clientSecr}},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("call: client credentials: %w", err)
-		}
-		t.OAuthHandler = h
+	case p.Total > 0 && p.Total == 100:
+		s = strconv.FormatFloat(p.Progress, 'f', -1, 64) + "%"
+	case p.Total > 0:
+		s = strconv.FormatFloat(p.Progress, 'f', -1, 64) + "/" + strconv.FormatFloat(p.Total, 'f', -1, 64)
+	default:
+		s = strconv.FormatFloat(p.Progress, 'f', -1, 64)
 	}
-	return t, nil
+	if p.Message != "" {
+		s += ": " + flatten(p.Message)
+	}
+	return s
 }
 
-// authorizationCode returns go-sdk's authorization code handler with a
-// redirect listener on cfg.callback. The listener starts when the flow
-// does; the URL to open goes to stderr.
-func (c *CallCommand) authorizationCode(cfg *callConfig) (sdkauth.OAuthHandler, error) {
-	ln, err := net.Listen("tcp", cfg.callback)
-	if err != nil {
-		return nil, fmt.Errorf("call: OAuth redirect listener: %w", err)
+// logLine formats a log message for people: "info [logger]: data", with
+// data as its text if it is a string, else as JSON.
+func logLine(p *mcp.LoggingMessageParams) string {
+	s := string(p.Level)
+	if p.Logger != "" {
+		s += " [" + p.Logger + "]"
 	}
-	redirect := "http://" + ln.Addr().String() + "/callback"
-	results := make(chan *sdkauth.AuthorizationResult, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r)
-			return
-		}
-		q := r.URL.Query()
-		if e := q.Get("error"); e != "" {
-			http.Error(w, "Sign-in failed: "+e+" "+q.Get("error_description"), http.StatusBadRequest)
-		} else {
-			io.WriteString(w, "Signed in. You can close this window and return to the terminal.\n")
-		}
-		select {
-		case results <- &sdkauth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}:
-		default:
-		}
-	})}
-	var once sync.Once
-	fetcher := func(ctx context.Context, args *sdkauth.AuthorizationArgs) (*sdkauth.AuthorizationResult, error) {
-		once.Do(func() { go srv.Serve(ln) })
-		fmt.Fprintf(c.Stderr, "mcplambda: to sign in, open this URL in a browser:\n%s\n", args.URL)
-		select {
-		case r := <-results:
-			if r.Code == "" {
-				return nil, errors.New("the authorization server sent no code")
-			}
-			return r, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	data, ok := p.Data.(string)
+	if !ok {
+		b, _ := json.Marshal(p.Data)
+		data = string(b)
 	}
-	conf := &sdkauth.AuthorizationCodeHandlerConfig{RedirectURL: redirect, AuthorizationCodeFetcher: fetcher}
-	if cfg.clientID != "" {
-		conf.PreregisteredClient = &oauthex.ClientCredentials{ClientID: cfg.clientID}
-	} else {
-		conf.DynamicClientRegistrationConfig = &sdkauth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
-			ClientName: "mcplambda", RedirectURIs: []string{redirect},
-		}}
-	}
-	h, err := sdkauth.NewAuthorizationCodeHandler(conf)
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("call: OAuth: %w", err)
-	}
-	return h, nil
+	return s + ": " + flatten(data)
 }
 
-// bearer adds a static bearer token to every request.
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
+// flatten puts s on one line.
+func flatten(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
-}
-
-// recorder remembers the status and challenge of the last HTTP response
-// when it was an error, to explain a failure.
-type recorder struct {
-	base http.RoundTripper
-
-	mu        sync.Mutex
-	status    int
-	url       string
-	challenge string
-}
-
-func (rec *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := rec.base.RoundTrip(r)
-	if err != nil {
-		return resp, err
+// logMeta returns the request _meta that asks a 2026-07-28 server for log
+// messages at cfg.logLevel, or nil.
+func logMeta(cfg *callConfig, cs *mcp.ClientSession) mcp.Meta {
+	if cfg.logLevel == "off" || !newProtocol(cs) || !notifies(cfg) {
+		return nil
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if resp.StatusCode >= 400 {
-		rec.status, rec.url, rec.challenge = resp.StatusCode, r.URL.String(), resp.Header.Get("WWW-Authenticate")
-	} else {
-		// A later success makes an earlier error irrelevant (a 401
-		// answered by signing in).
-		rec.status, rec.url, rec.challenge = 0, "", ""
+	return mcp.Meta{mcp.MetaKeyLogLevel: cfg.logLevel}
+}
+
+// notifies reports whether the target can send notifications back: the
+// Lambda Invoke API returns the response alone, and a server that tries
+// to send a notification there may fail the request.
+func notifies(cfg *callConfig) bool { return !strings.HasPrefix(cfg.target, "lambda:") }
+
+// newProtocol reports whether cs speaks MCP 2026-07-28 or later, which
+// has no session: a log level travels with each request.
+func newProtocol(cs *mcp.ClientSession) bool {
+	res := cs.InitializeResult()
+	return res != nil && res.ProtocolVersion >= "2026-07-28"
+}
+
+// setLogLevel asks a server of an older protocol, which keeps the log
+// level in its session, for log messages at cfg.logLevel.
+func setLogLevel(ctx context.Context, cfg *callConfig, cs *mcp.ClientSession) error {
+	res := cs.InitializeResult()
+	if cfg.logLevel == "off" || newProtocol(cs) || !notifies(cfg) || res == nil || res.Capabilities == nil || res.Capabilities.Logging == nil {
+		return nil
 	}
-	return resp, err
+	return cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: mcp.LoggingLevel(cfg.logLevel)})
 }
 
 // toolError is a tool result with isError set.
@@ -416,106 +290,6 @@ func (e *toolError) Error() string {
 		return fmt.Sprintf("call: tool %s returned an error", e.name)
 	}
 	return fmt.Sprintf("call: tool %s returned an error: %s", e.name, e.text)
-}
-
-// explain turns err into the one-line reason call prints.
-func (c *CallCommand) explain(ctx context.Context, cfg *callConfig, rec *recorder, what string, err error) error {
-	rec.mu.Lock()
-	status, u, challenge := rec.status, rec.url, rec.challenge
-	rec.mu.Unlock()
-	if status == http.StatusUnauthorized || status == http.StatusForbidden {
-		msg := fmt.Sprintf("call: %s: %d %s from %s", what, status, http.StatusText(status), u)
-		if cfg.oauth || cfg.clientSecr != "" {
-			return fmt.Errorf("%s: sign-in failed: %s", msg, oneLine(err))
-		}
-		if p := challengeParams(challenge); p["error"] == "insufficient_scope" {
-			return fmt.Errorf("%s: the token lacks a scope the server wants (scope %q)", msg, p["scope"])
-		}
-		if cfg.sigv4 && status == http.StatusForbidden {
-			return fmt.Errorf("%s: the SigV4 signature was refused (check the credentials, region and the caller's lambda:InvokeFunctionUrl or execute-api:Invoke permission)", msg)
-		}
-		if md := resourceMetadata(ctx, challenge, u); md != "" {
-			return fmt.Errorf("%s; the server is OAuth-protected, resource metadata at %s (sign in with --oauth, or pass --token)", msg, md)
-		}
-		if challenge != "" {
-			return fmt.Errorf("%s (WWW-Authenticate: %s)", msg, challenge)
-		}
-		return errors.New(msg)
-	}
-	var je *jsonrpc.Error
-	if errors.As(err, &je) && je.Code != -32005 {
-		return fmt.Errorf("call: %s: JSON-RPC error %d: %s", what, je.Code, je.Message)
-	}
-	var fe *invoke.FunctionError
-	switch {
-	case errors.As(err, &fe), errors.Is(err, invoke.ErrThrottled), errors.Is(err, invoke.ErrPayloadTooLarge):
-		return fmt.Errorf("call: %s: %s", what, oneLine(err))
-	}
-	var ne *net.OpError
-	if errors.As(err, &ne) {
-		return fmt.Errorf("call: cannot reach %s: %v", cfg.target, ne)
-	}
-	if status != 0 {
-		return fmt.Errorf("call: %s: %d %s from %s", what, status, http.StatusText(status), u)
-	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("call: %s: no answer within --timeout %s", what, cfg.timeout)
-	}
-	return fmt.Errorf("call: %s: %s", what, oneLine(err))
-}
-
-// challengeParams returns the parameters of a Bearer challenge.
-func challengeParams(challenge string) map[string]string {
-	if challenge == "" {
-		return nil
-	}
-	cs, err := oauthex.ParseWWWAuthenticate([]string{challenge})
-	if err != nil {
-		return nil
-	}
-	for _, c := range cs {
-		if strings.EqualFold(c.Scheme, "bearer") {
-			return c.Params
-		}
-	}
-	return nil
-}
-
-// resourceMetadata returns the protected resource metadata URL from a
-// WWW-Authenticate challenge, or, failing that, the RFC 9728 well-known
-// URL of the endpoint if it answers.
-func resourceMetadata(ctx context.Context, challenge, endpoint string) string {
-	if md := challengeParams(challenge)["resource_metadata"]; md != "" {
-		return md
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return ""
-	}
-	md := u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + strings.TrimSuffix(u.Path, "/")
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, md, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return ""
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		return md
-	}
-	return ""
-}
-
-// sdkNoise is the context go-sdk adds to transport errors, which says
-// nothing to a person: calling "initialize": sending "initialize":
-// rejected by transport: ...
-var sdkNoise = regexp.MustCompile(`(calling|sending) "[^"]*": |:? ?rejected by transport:? ?`)
-
-// oneLine returns err's message on one line, without go-sdk's noise.
-func oneLine(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
-	return strings.TrimSpace(sdkNoise.ReplaceAllString(s, ""))
 }
 
 // do runs the command on an open session and prints the result.
@@ -561,33 +335,21 @@ func (c *CallCommand) do(ctx context.Context, cfg *callConfig, cs *mcp.ClientSes
 		if err != nil {
 			return err
 		}
-		if cfg.task {
-			return c.toolTask(ctx, cfg, cs, name, args)
+		if err := setLogLevel(ctx, cfg, cs); err != nil {
+			return err
 		}
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		params := &mcp.CallToolParams{Name: name, Arguments: args, Meta: logMeta(cfg, cs)}
+		if notifies(cfg) {
+			params.SetProgressToken("mcplambda-call")
+		}
+		if cfg.task {
+			return c.toolTask(ctx, cfg, cs, params)
+		}
+		res, err := cs.CallTool(ctx, params)
 		if err != nil {
 			return err
 		}
-		if cfg.json {
-			if err := c.printJSON(res); err != nil {
-				return err
-			}
-		} else if !res.IsError {
-			c.printContent(res.Content)
-			if len(res.Content) == 0 && res.StructuredContent != nil {
-				c.printJSON(res.StructuredContent)
-			}
-		}
-		if res.IsError {
-			var b strings.Builder
-			for _, ct := range res.Content {
-				if t, ok := ct.(*mcp.TextContent); ok {
-					b.WriteString(t.Text + " ")
-				}
-			}
-			return &toolError{name: name, text: oneLine(errors.New(b.String()))}
-		}
-		return nil
+		return c.printToolResult(cfg, name, res)
 
 	case "resources":
 		var resources []*mcp.Resource
@@ -625,7 +387,10 @@ func (c *CallCommand) do(ctx context.Context, cfg *callConfig, cs *mcp.ClientSes
 		return tw.Flush()
 
 	case "read":
-		res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: cfg.operands[0]})
+		if err := setLogLevel(ctx, cfg, cs); err != nil {
+			return err
+		}
+		res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: cfg.operands[0], Meta: logMeta(cfg, cs)})
 		if err != nil {
 			return err
 		}
@@ -687,7 +452,10 @@ func (c *CallCommand) do(ctx context.Context, cfg *callConfig, cs *mcp.ClientSes
 			k, v, _ := strings.Cut(kv, "=")
 			args[k] = v
 		}
-		res, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: cfg.operands[0], Arguments: args})
+		if err := setLogLevel(ctx, cfg, cs); err != nil {
+			return err
+		}
+		res, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: cfg.operands[0], Arguments: args, Meta: logMeta(cfg, cs)})
 		if err != nil {
 			return err
 		}
@@ -826,7 +594,6 @@ func capabilities(c *mcp.ServerCapabilities) []string {
 	if c.Completions != nil {
 		s = append(s, "completions")
 	}
-	//lint:ignore SA1019 older servers still declare it, and it still works
 	if c.Logging != nil {
 		s = append(s, "logging")
 	}

@@ -62,7 +62,8 @@ func runCall(tb testing.TB, env []string, args ...string) (code int, stdout, std
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(tb, "mcplambda"), append([]string{"call"}, args...)...)
-	cmd.Env = append(append(os.Environ(), awsEnv...), env...)
+	// A cache directory of the test's own: --oauth caches tokens there.
+	cmd.Env = append(append(os.Environ(), awsEnv...), append([]string{"XDG_CACHE_HOME=" + tb.TempDir()}, env...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -115,6 +116,7 @@ func (tt callCase) check(t *testing.T, target []string, env ...string) {
 // under "mcplambda dev", through each front door's MCP endpoint and
 // through the Lambda Invoke API (lambda: target), in both protocol eras.
 func TestCallFrontDoors(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev")
 	}
@@ -180,6 +182,24 @@ func TestCallFrontDoors(t *testing.T) {
 						tt.want = strings.ReplaceAll(tt.want, "PROTOCOL", regexp.QuoteMeta(protocol))
 						tt.check(t, target)
 					}
+					// Progress and log messages go to stderr as they arrive, with
+					// --json too;
+					// a lambda: target carries no notifications, so call asks
+					// for none there.
+					if name == "lambda" {
+						callCase{args: []string{"tool", "test_tool_with_progress"}, want: `^progress reported for token <nil>\n$`}.check(t, target)
+					} else {
+						progress := `^mcplambda: progress 0%: step 1 of 3\nmcplambda: progress 50%: step 2 of 3\nmcplambda: progress 100%: step 3 of 3\n$`
+						logs := `^mcplambda: log info: Tool execution started\nmcplambda: log info: Tool processing data\nmcplambda: log info: Tool execution completed\n$`
+						for _, tt := range []callCase{
+							{args: []string{"tool", "test_tool_with_progress"}, want: `^progress reported for token mcplambda-call\n$`, wantErr: progress},
+							{args: []string{"--json", "tool", "test_tool_with_progress"}, want: `^\{\n(.*\n)*  "content": \[`, wantErr: progress},
+							{args: []string{"tool", "test_tool_with_logging"}, want: `^Tool with logging executed successfully\n$`, wantErr: logs},
+							{args: []string{"--log-level", "off", "tool", "test_tool_with_logging"}, want: `^Tool with logging executed successfully\n$`},
+						} {
+							tt.check(t, target)
+						}
+					}
 					for _, tt := range jsonCases {
 						_, stdout, stderr := runCall(t, nil, append(append(target, "--json"), tt.args...)...)
 						var m map[string]any
@@ -195,6 +215,7 @@ func TestCallFrontDoors(t *testing.T) {
 
 // TestCallErrors covers the failures call explains in one line.
 func TestCallErrors(t *testing.T) {
+	t.Parallel()
 	closed := testtools.FreeAddr(t) // nothing listens there
 
 	tests := []callCase{
@@ -227,8 +248,19 @@ func TestCallErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("no AWS credentials", func(t *testing.T) {
+		// The default chain finds nothing (and the instance metadata
+		// service is off or refuses): one line that says what to set.
+		callCase{args: []string{"lambda:arn:aws:lambda:eu-west-1:123456789012:function:time", "tools"}, wantCode: 1,
+			wantErr: `^mcplambda: call: connecting: invoke: no AWS credentials found \(.*\): set AWS_PROFILE .* or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n$`}.
+			check(t, nil, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_REGION=")
+	})
+
 	t.Run("bad --args", func(t *testing.T) {
 		dev := startDev(t, "--addr", "127.0.0.1:0", binary(t, "conformance"))
+		// The Invoke API of mcplambda dev needs no AWS configuration.
+		callCase{args: []string{"tool", "test_simple_text"}, want: `^This is a simple text response for testing\.\n$`}.
+			check(t, []string{"--endpoint-url", dev.invokeURL, "lambda:conformance"}, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_REGION=")
 		callCase{args: []string{"tool", "test_simple_text", "--args", "[1]"}, wantCode: 2, wantErr: `--args "\[1\]": want a JSON object`}.check(t, []string{dev.mcpURL})
 		callCase{args: []string{"lambda:nope", "tools"}, wantCode: 1,
 			wantErr: `^mcplambda: call: connecting: .*ResourceNotFoundException: Function not found: .*:function:nope\n$`}.check(t, []string{"--endpoint-url", dev.invokeURL})
@@ -240,6 +272,7 @@ func TestCallErrors(t *testing.T) {
 // works; --oauth signs in with the authorization code flow through the
 // local issuer, the test acting as the browser.
 func TestCallOAuth(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev")
 	}
@@ -276,7 +309,8 @@ func TestCallOAuth(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, binary(t, "mcplambda"), "call", "--oauth", "--client-id", iss.ClientID(), dev.mcpURL, "tool", "whoami")
-		cmd.Env = append(os.Environ(), awsEnv...)
+		cache := t.TempDir()
+		cmd.Env = append(os.Environ(), append(awsEnv, "XDG_CACHE_HOME="+cache)...)
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
 		stderr, err := cmd.StderrPipe()
@@ -330,6 +364,10 @@ func TestCallOAuth(t *testing.T) {
 		if want := `"principal":"` + iss.URL + `#user"`; !strings.Contains(stdout.String(), want) {
 			t.Errorf("call --oauth stdout = %s, want %s", stdout.String(), want)
 		}
+
+		// The token is cached: the next call needs no sign-in.
+		callCase{args: []string{"--oauth", "--client-id", iss.ClientID(), dev.mcpURL, "tool", "whoami"},
+			want: `"principal":"` + regexp.QuoteMeta(iss.URL) + `#user"`}.check(t, nil, "XDG_CACHE_HOME="+cache)
 	})
 }
 
@@ -337,6 +375,7 @@ func TestCallOAuth(t *testing.T) {
 // signatures by re-signing each request with the AWS SDK's signer and the
 // known secret, in front of "mcplambda dev".
 func TestCallSigV4(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev")
 	}
@@ -426,6 +465,7 @@ func verifySigV4(r *http.Request, body []byte, secret, service, region string) e
 // authorization server is a stand-in (authtest's issuer has no client
 // credentials grant): its own metadata and token endpoint, authtest's keys.
 func TestCallClientCredentials(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs mcplambda dev")
 	}

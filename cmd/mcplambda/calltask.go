@@ -53,20 +53,21 @@ func (cfg *callConfig) checkTask() error {
 // usesTasks reports whether the command speaks the tasks extension.
 func (cfg *callConfig) usesTasks() bool { return cfg.task || cfg.command == "task" }
 
-// taskClient returns the client options and transport for cfg: with the
-// extension declared and the transport that sees CreateTaskResults when
-// the command uses tasks.
-func taskClient(cfg *callConfig, t mcp.Transport) (*mcp.ClientOptions, mcp.Transport) {
+// taskClient declares the extension in opts and returns the transport that
+// sees CreateTaskResults, when the command uses tasks; t otherwise.
+func (cfg *callConfig) taskClient(opts *mcp.ClientOptions, t mcp.Transport) mcp.Transport {
 	if !cfg.usesTasks() {
-		return nil, t
+		return t
 	}
-	return &mcp.ClientOptions{Capabilities: tasks.ClientCapabilities(nil)}, tasks.ClientTransport(t)
+	opts.Capabilities = tasks.ClientCapabilities(opts.Capabilities)
+	return tasks.ClientTransport(t)
 }
 
 // toolTask calls a tool with the extension declared and follows the task
 // the server makes of it, if any.
-func (c *CallCommand) toolTask(ctx context.Context, cfg *callConfig, cs *mcp.ClientSession, name string, args map[string]any) error {
-	res, task, err := tasks.CallTool(ctx, cs, &mcp.CallToolParams{Name: name, Arguments: args})
+func (c *CallCommand) toolTask(ctx context.Context, cfg *callConfig, cs *mcp.ClientSession, params *mcp.CallToolParams) error {
+	name := params.Name
+	res, task, err := tasks.CallTool(ctx, cs, params)
 	if err != nil {
 		return err
 	}

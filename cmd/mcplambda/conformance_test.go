@@ -18,6 +18,7 @@ import (
 // function URL and REST API doors also run it in internal/emulatortest,
 // under lambdatest and AWS's Runtime Interface Emulator.
 func TestDevConformance(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the conformance suite three times")
 	}

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcplambda/mcplambda/internal/hostcheck"
 	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/lambdatest"
 	"github.com/mcplambda/mcplambda/state"
@@ -266,7 +267,14 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	// Listen first, so that a busy address fails before a long build.
+	// Check TARGET, then listen, so that a mistake on the command line is
+	// a usage error whatever listens where, and a busy address fails
+	// before a long build.
+	if cfg.command == nil {
+		if err := checkTarget(cfg.target); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
@@ -405,28 +413,21 @@ func newFrontDoor(fn *lambdatest.Function, door lambdatest.FrontDoor, logger *sl
 // listener with a Host header naming another host: a web page that got
 // its domain re-pointed at 127.0.0.1 (DNS rebinding) must not reach a
 // local dev server. A real front door is never reachable that way; local
-// serving (mcplambda.Start) has the same guard from go-sdk.
+// serving (mcplambda.Start) has the same guard from go-sdk. The refusal
+// is JSON, as the emulated services answer their own errors. The Invoke
+// API has stricter checks of its own (lambdatest.NewInvokeAPI).
 func rebindingGuard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(local.String()) && !isLoopback(r.Host) {
-			http.Error(w, fmt.Sprintf("Forbidden: invalid Host header %q", r.Host), http.StatusForbidden)
+		if !hostcheck.LoopbackHost(r) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]string{
+				"message": fmt.Sprintf("Forbidden: Host %q is not this machine (DNS rebinding protection)", r.Host),
+			})
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// isLoopback reports whether hostport names a loopback host.
-func isLoopback(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // displayAddr is addr as a client should dial it: an unspecified listen
@@ -443,54 +444,80 @@ func displayAddr(addr net.Addr) string {
 	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
 }
 
+// isBinary reports whether target names a file to run as is (rather than
+// a Go package to build), and fi describes it.
+func isBinary(target string) (fi fs.FileInfo, ok bool, statErr error) {
+	fi, statErr = os.Stat(target)
+	return fi, statErr == nil && fi.Mode().IsRegular() && !strings.HasSuffix(target, ".go"), statErr
+}
+
+// checkTarget reports, as a usage error, a TARGET that can be neither run
+// nor built, without building anything: a file that is not executable, a
+// path that does not exist.
+func checkTarget(target string) error {
+	fi, binary, statErr := isBinary(target)
+	if binary && fi.Mode().Perm()&0o111 == 0 {
+		return usagef(devHint, "dev: %s is not executable: want a Go main package or a bootstrap binary", target)
+	}
+	looksLikePath := filepath.IsAbs(target) || strings.HasPrefix(target, ".")
+	if !binary && errors.Is(statErr, fs.ErrNotExist) && looksLikePath && !strings.Contains(target, "...") {
+		return usagef(devHint, "dev: TARGET %s does not exist: want a Go main package or a bootstrap binary", target)
+	}
+	return nil
+}
+
 // resolveTarget returns the bootstrap binary for target, building it when
 // target is a Go package. cleanup, if not nil, removes the build directory.
 func resolveTarget(ctx context.Context, target string, stderr io.Writer) (bootstrap string, cleanup func(), err error) {
-	fi, statErr := os.Stat(target)
-	if statErr == nil && fi.Mode().IsRegular() && !strings.HasSuffix(target, ".go") {
-		if fi.Mode().Perm()&0o111 == 0 {
-			return "", nil, usagef(devHint, "dev: %s is not executable: want a Go main package or a bootstrap binary", target)
-		}
+	if err := checkTarget(target); err != nil {
+		return "", nil, err
+	}
+	_, binary, _ := isBinary(target)
+	if binary {
 		abs, err := filepath.Abs(target)
 		if err != nil {
 			return "", nil, fmt.Errorf("dev: %w", err)
 		}
 		return abs, nil, nil
 	}
-	looksLikePath := filepath.IsAbs(target) || strings.HasPrefix(target, ".")
-	if errors.Is(statErr, fs.ErrNotExist) && looksLikePath && !strings.Contains(target, "...") {
-		return "", nil, usagef(devHint, "dev: TARGET %s does not exist: want a Go main package or a bootstrap binary", target)
-	}
-	pkg := target
-	if statErr == nil && !filepath.IsAbs(pkg) && !strings.HasPrefix(pkg, ".") {
-		// A directory: "examples/time" would mean an import path to go build.
-		pkg = "." + string(filepath.Separator) + pkg
-	}
+	pkg, dir := goPackage(target)
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return "", nil, fmt.Errorf("dev: building %s needs the go command: %w", target, err)
 	}
-	dir, err := os.MkdirTemp("", "mcplambda-dev-")
+	tmp, err := os.MkdirTemp("", "mcplambda-dev-")
 	if err != nil {
 		return "", nil, fmt.Errorf("dev: %w", err)
 	}
-	cleanup = func() { os.RemoveAll(dir) }
-	bootstrap = filepath.Join(dir, "bootstrap")
-	fmt.Fprintf(stderr, "mcplambda: building %s (go build -tags lambda.norpc)\n", pkg)
+	cleanup = func() { os.RemoveAll(tmp) }
+	bootstrap = filepath.Join(tmp, "bootstrap")
+	fmt.Fprintf(stderr, "mcplambda: building %s (go build -tags lambda.norpc)\n", target)
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, gobin, "build", "-tags", "lambda.norpc", "-o", bootstrap, pkg)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
-		return "", cleanup, fmt.Errorf("dev: building %s: %w", pkg, err)
+		return "", cleanup, fmt.Errorf("dev: building %s: %w", target, err)
 	}
 	if fi, err := os.Stat(bootstrap); err != nil || fi.Mode().Perm()&0o111 == 0 {
 		// go build -o writes an archive for a package that is not main.
 		return "", cleanup, usagef(devHint, "dev: %s is not a main package", target)
 	}
-	fmt.Fprintf(stderr, "mcplambda: built %s in %s\n", pkg, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "mcplambda: built %s in %s\n", target, time.Since(start).Round(time.Millisecond))
 	return bootstrap, cleanup, nil
+}
+
+// goPackage returns how to name target to go build, and the directory to
+// run it in: a directory is built in itself, as ".", so that it may belong
+// to any module (the one that holds it, not the one of the current
+// directory); an import path is resolved in the current directory.
+func goPackage(target string) (pkg, dir string) {
+	if fi, err := os.Stat(target); err == nil && fi.IsDir() {
+		return ".", target
+	}
+	return target, ""
 }
 
 // reportPrinter returns the OnReport callback: one REPORT line per

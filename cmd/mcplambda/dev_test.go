@@ -42,8 +42,10 @@ func toolText(res *mcp.CallToolResult) string {
 // that succeeds and one that gives a tool error; a request for another path
 // goes to the function as well.
 func TestDevFrontDoors(t *testing.T) {
+	t.Parallel()
 	for _, door := range []string{"url", "httpapi", "rest", "alb", "alb-multi"} {
 		t.Run(door, func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			p := startDev(t, "--addr", "127.0.0.1:0", "--front", door, binary(t, "time"))
@@ -189,6 +191,7 @@ func TestQuietWriter(t *testing.T) {
 
 // TestDevJSONReports checks --json: REPORT lines are JSON objects.
 func TestDevJSONReports(t *testing.T) {
+	t.Parallel()
 	p := startDev(t, "--addr", "127.0.0.1:0", "--json", binary(t, "noop"))
 	for range 2 {
 		resp, err := http.Post(p.invokeURL+"/2015-03-31/functions/noop/invocations", "application/json", strings.NewReader(`{}`))
@@ -198,19 +201,20 @@ func TestDevJSONReports(t *testing.T) {
 		resp.Body.Close()
 	}
 	var got []jsonReport
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) < 2 && time.Now().Before(deadline) {
+	ctx, cancel := context.WithTimeout(context.Background(), testtools.Patience)
+	defer cancel()
+	stderr, _ := p.stderr.Wait(ctx, func(s string) bool {
 		got = got[:0]
-		for line := range strings.SplitSeq(p.stderr.String(), "\n") {
+		for line := range strings.SplitSeq(s, "\n") {
 			var r jsonReport
 			if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &r) == nil && r.RequestID != "" {
 				got = append(got, r)
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(got) >= 2
+	})
 	if len(got) != 2 {
-		t.Fatalf("got %d JSON REPORT lines, want 2; stderr:\n%s", len(got), p.stderr.String())
+		t.Fatalf("got %d JSON REPORT lines, want 2; stderr:\n%s", len(got), stderr)
 	}
 	if !got[0].Cold || got[0].InitDurationMS <= 0 || got[1].Cold || got[1].InitDurationMS != 0 || got[0].MemorySizeMB != 128 {
 		t.Errorf("JSON REPORT lines = %+v, want a cold start with an init duration, then a warm one; 128 MB", got)
@@ -220,6 +224,7 @@ func TestDevJSONReports(t *testing.T) {
 // TestDevInvokeAPI calls the function through the Lambda Invoke API that
 // dev serves next to the front door.
 func TestDevInvokeAPI(t *testing.T) {
+	t.Parallel()
 	t.Run("noop", func(t *testing.T) {
 		p := startDev(t, "--addr", "127.0.0.1:0", "--name", "echo", binary(t, "noop"))
 		payload := `{"hello":"world"}`
@@ -271,6 +276,7 @@ func TestDevInvokeAPI(t *testing.T) {
 // from -local-timezone or else $LOCAL_TIMEZONE, in its tool descriptions),
 // with flags on either side of TARGET.
 func TestDevArgsEnvAndFlagOrder(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -299,6 +305,7 @@ func TestDevArgsEnvAndFlagOrder(t *testing.T) {
 // TestDevBuildsPackage gives dev a package directory: it builds it, with
 // progress on stderr, and serves it.
 func TestDevBuildsPackage(t *testing.T) {
+	t.Parallel()
 	binary(t, "time") // warm the build cache, so the build here is mostly a link
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -321,6 +328,7 @@ func TestDevBuildsPackage(t *testing.T) {
 // TestDevSignals stops dev with SIGINT and SIGTERM: it exits 0 and leaves
 // no instance running.
 func TestDevSignals(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS != "linux" {
 		t.Skip("finds instances in /proc")
 	}
@@ -356,6 +364,7 @@ func TestDevSignals(t *testing.T) {
 // TestUsage checks exit codes and messages for help, usage errors and
 // failures that need no running function.
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	notExec := filepath.Join(t.TempDir(), "bootstrap")
 	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -388,8 +397,9 @@ func TestUsage(t *testing.T) {
 		{name: "bad name", args: []string{"dev", "--name", "a b", "./x"}, code: 2, stderr: []string{`--name "a b"`, devHint}},
 		{name: "unknown flag", args: []string{"dev", "--bogus", "./x"}, code: 2, stderr: []string{"flag provided but not defined: -bogus", devHint}},
 		{name: "stray argument", args: []string{"dev", "./x", "y"}, code: 2, stderr: []string{`unexpected argument "y" after TARGET`, devHint}},
-		{name: "not executable", args: []string{"dev", "--addr", "127.0.0.1:0", notExec}, code: 2, stderr: []string{"is not executable", devHint}},
-		{name: "no such target", args: []string{"dev", "--addr", "127.0.0.1:0", "./testdata/nonexistent"}, code: 2,
+		// A bad TARGET is reported before dev listens: the address is busy.
+		{name: "not executable", args: []string{"dev", "--addr", busy.Addr().String(), notExec}, code: 2, stderr: []string{"is not executable", devHint}},
+		{name: "no such target", args: []string{"dev", "--addr", busy.Addr().String(), "./testdata/nonexistent"}, code: 2,
 			stderr: []string{"TARGET ./testdata/nonexistent does not exist", devHint}},
 		{name: "not main", args: []string{"dev", "--addr", "127.0.0.1:0", "../../lambdatest"}, code: 2,
 			stderr: []string{"mcplambda: building ../../lambdatest", "../../lambdatest is not a main package", devHint}},
@@ -403,6 +413,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestDefaultName(t *testing.T) {
+	t.Parallel()
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -422,32 +433,55 @@ func TestDefaultName(t *testing.T) {
 	}
 }
 
-// TestDevRebinding checks the DNS-rebinding guard: a foreign Host header
-// on the loopback listener is refused before the function runs; the
-// Invoke API, which AWS tools call with their own Host, is not a browser
-// target and stays reachable.
-func TestDevRebinding(t *testing.T) {
-	p := startDev(t, "--addr", "127.0.0.1:0", binary(t, "noop"))
+// TestDevBrowserRequests sends what a web page open in the developer's
+// browser could send to "mcplambda dev": a foreign Host (DNS rebinding) is
+// refused on every route; the Invoke API also refuses any Origin and bodies
+// that are not JSON (a "simple request" needs no CORS preflight), while the
+// front door leaves the Origin to the function, as in production (an
+// mcplambda function refuses origins it does not allow).
+func TestDevBrowserRequests(t *testing.T) {
+	t.Parallel()
+	p := startDev(t, "--addr", "127.0.0.1:0", binary(t, "time"))
+	invoke := p.invokeURL + "/2015-03-31/functions/time/invocations"
+	stream := p.invokeURL + "/2021-11-15/functions/time/response-streaming-invocations"
+	const call = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_current_time","arguments":{"timezone":"UTC"}}}`
 	for _, tc := range []struct {
-		host    string
-		refused bool
+		name, url, host string // host "" means the listener's own address
+		header          map[string]string
+		want            int
+		wantBody        string // a substring of the answer
 	}{
-		{"evil.example.com", true},
-		{"evil.example.com:8080", true},
-		{"localhost", false},
-		{"", false}, // the listener's own address
+		{"front door", p.mcpURL, "", map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}, 200, "datetime"},
+		{"front door localhost", p.mcpURL, "localhost", map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}, 200, "datetime"},
+		{"front door rebinding", p.mcpURL, "evil.example.com", map[string]string{"Content-Type": "application/json"}, 403, "DNS rebinding"},
+		{"front door rebinding with port", p.mcpURL, "evil.example.com:8080", map[string]string{"Content-Type": "application/json"}, 403, "DNS rebinding"},
+		{"front door simple request", p.mcpURL, "", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example.com"}, 403, `"jsonrpc"`},
+		{"invoke", invoke, "", map[string]string{"Content-Type": "application/octet-stream"}, 200, "datetime"},
+		{"invoke simple request", invoke, "", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example.com"}, 403, "from web pages"},
+		{"invoke with origin", invoke, "", map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example.com"}, 403, "from web pages"},
+		{"invoke rebinding", invoke, "evil.example.com", map[string]string{"Content-Type": "application/json"}, 403, "DNS rebinding"},
+		{"invoke text/plain", invoke, "", map[string]string{"Content-Type": "text/plain"}, 415, "not JSON"},
+		{"stream simple request", stream, "", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example.com"}, 403, "from web pages"},
+		{"stream rebinding", stream, "evil.example.com", nil, 403, "DNS rebinding"},
 	} {
-		req, _ := http.NewRequest("POST", p.mcpURL, strings.NewReader(`{}`))
+		req, _ := http.NewRequest("POST", tc.url, strings.NewReader(call))
 		if tc.host != "" {
 			req.Host = tc.host
+		}
+		for k, v := range tc.header {
+			req.Header.Set(k, v)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if refused := resp.StatusCode == http.StatusForbidden; refused != tc.refused {
-			t.Errorf("POST /mcp with Host %q = %d, want refused=%v", tc.host, resp.StatusCode, tc.refused)
+		if resp.StatusCode != tc.want || !strings.Contains(string(body), tc.wantBody) {
+			t.Errorf("%s: POST %s (Host %q, %v) = %d %q, want %d and %q", tc.name, tc.url, tc.host, tc.header, resp.StatusCode, body, tc.want, tc.wantBody)
+		}
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 && !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s: refusal with Content-Type %q, want JSON", tc.name, ct)
 		}
 	}
 }

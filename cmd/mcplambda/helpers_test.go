@@ -20,6 +20,7 @@ import (
 
 	"github.com/mcplambda/mcplambda/dynamo/dynamotest"
 	"github.com/mcplambda/mcplambda/internal/syncio"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -226,17 +227,17 @@ const (
 // reports waits until stderr holds at least n REPORT lines and returns them.
 func (p *devProcess) reports(tb testing.TB, n int) [][]string {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m := reportLine.FindAllStringSubmatch(p.stderr.String(), -1)
-		if len(m) >= n {
-			return m
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("stderr has %d REPORT lines, want at least %d; stderr:\n%s", len(m), n, p.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), testtools.Patience)
+	defer cancel()
+	var m [][]string
+	stderr, err := p.stderr.Wait(ctx, func(s string) bool {
+		m = reportLine.FindAllStringSubmatch(s, -1)
+		return len(m) >= n
+	})
+	if err != nil {
+		tb.Fatalf("stderr has %d REPORT lines, want at least %d; stderr:\n%s", len(m), n, stderr)
 	}
+	return m
 }
 
 // connect returns an MCP client session with the process's endpoint.

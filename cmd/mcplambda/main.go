@@ -7,13 +7,29 @@
 //
 // The commands are:
 //
-//	dev     serve a function locally under a Lambda Runtime API emulator
-//	stdio   serve a stdio MCP server, kept warm, in Lambda or locally (no code)
-//	build   cross-compile a package into a reproducible Lambda deployment zip or the stdio layer
-//	call    call an MCP server: list and call its tools, resources and prompts
+//	dev      serve a function locally under a Lambda Runtime API emulator
+//	stdio    serve a stdio MCP server, kept warm, in Lambda or locally (no code)
+//	build    cross-compile a package into a reproducible Lambda deployment zip or the stdio layer
+//	call     call an MCP server: list and call its tools, resources and prompts
+//	proxy    serve a remote MCP server (SigV4, OAuth, Lambda Invoke API) to local clients over stdio
+//	init     write a new MCP server module: main.go, a test, go.mod with the mcplambda tool, a CDK app
+//	version  print the version of mcplambda (also: mcplambda --version)
 //
 // Run "mcplambda <command> -h" for a command's flags. Flags may be written
 // with one dash or two (-addr, --addr).
+//
+// # Installing
+//
+//	go install github.com/mcplambda/mcplambda/cmd/mcplambda@VERSION
+//
+// puts mcplambda in $(go env GOPATH)/bin. In a module, the Go tool
+// directive pins it to the version the module requires:
+//
+//	go get -tool github.com/mcplambda/mcplambda/cmd/mcplambda@VERSION
+//	go tool mcplambda dev .
+//
+// (mcplambda init writes that directive.) dev and build build a package
+// directory in the module that holds it, whatever the current directory.
 //
 // # mcplambda dev
 //
@@ -74,6 +90,18 @@
 //	    --cli-binary-format raw-in-base64-out \
 //	    --payload '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' out.json
 //
+// Dev is a web server on the developer's machine, so it refuses what a web
+// page open in a browser could send it. On every path, a request that
+// reached a loopback listener with a Host header naming another host (DNS
+// rebinding) gets 403. The Invoke API, which in Lambda only IAM principals
+// may call, is stricter: it refuses a Host that is neither a loopback name
+// or address nor the address the connection arrived on, any request with
+// an Origin header (403 AccessDeniedException), and a body whose
+// Content-Type is not application/json, application/octet-stream or absent
+// (415 UnsupportedMediaTypeException); the AWS SDKs and CLI send none of
+// these. On the front door, the Origin is the function's business, as in
+// production: an mcplambda function refuses origins it does not allow.
+//
 // Everything else goes to standard error: build progress, then for every
 // request one line for people and a CloudWatch-style REPORT line
 // (tab-separated, as Lambda writes it):
@@ -126,6 +154,10 @@
 // own HTML error pages (502 for a function error, timeout or throttling).
 // Ctrl-C (SIGINT) or SIGTERM stops the listener, sends SIGTERM to the
 // instances, removes the build directory and exits with status 0.
+// An
+// instance that ends (it exits, is killed, or dev stops) takes everything
+// it started with it, as Lambda ends an execution environment (see package
+// lambdatest for what cannot be tracked).
 //
 // # mcplambda build
 //
@@ -239,6 +271,99 @@
 // its code; a tool result with isError, with its text; a Lambda function
 // error, throttling (retried first) or a payload over 6 MB.
 //
+// Call shows the server's progress notifications and log messages on
+// standard error as they arrive ("mcplambda: progress 50%: step 2 of 3",
+// "mcplambda: log info: ..."); --log-level LEVEL (default info) is the
+// level it asks for, off for none; --json leaves standard output to the
+// result. A lambda: target returns no notifications, so call asks it for
+// none.
+//
+// A lambda: target whose --endpoint-url is a loopback address (what
+// "mcplambda dev" prints) needs no AWS configuration: call signs with
+// placeholder credentials in region us-east-1 (or --region). Any other
+// target uses the default AWS chain; when it finds no credentials, call
+// says so in one line.
+//
+// --oauth caches the tokens it gets, per user, in the user's cache
+// directory: $XDG_CACHE_HOME/mcplambda/oauth or ~/.cache/mcplambda/oauth
+// on Linux, ~/Library/Caches/mcplambda/oauth on macOS,
+// %LocalAppData%\mcplambda\oauth on Windows; one file per endpoint and
+// client id, readable by the user only (0600, in a 0700 directory). The
+// next run refreshes the access token with the refresh token instead of
+// signing in again; deleting the file signs out.
+//
+// # mcplambda proxy
+//
+//	mcplambda proxy [flags] TARGET
+//
+// Proxy is a local MCP server that forwards everything to the MCP server at
+// TARGET, which it reaches the way call does: a URL with --sigv4, --token
+// or --oauth (browser sign-in once, then cached and refreshed tokens; the
+// proxy opens the sign-in page in the default browser unless --no-browser,
+// and prints its URL on standard error), or lambda:FUNCTION[:QUALIFIER]
+// through the Lambda Invoke API (--region, --endpoint-url, the default
+// credential chain and AWS_PROFILE). It is what a desktop MCP client
+// starts to reach a server it cannot sign for:
+//
+//	{"command": "mcplambda", "args": ["proxy", "--sigv4", "https://abc.lambda-url.eu-west-1.on.aws/mcp"]}
+//
+// The local side is standard input and output, and nothing but the MCP
+// protocol is ever written to standard output; with --listen
+// 127.0.0.1:PORT it is streamable HTTP at http://127.0.0.1:PORT/mcp
+// instead (a loopback address only; a request with another Host, or a
+// cross-origin browser request, is refused with 403), and the proxy prints
+// "mcplambda: listening on URL" when ready.
+//
+// Both sides speak both protocol eras: a local client of 2025-11-25 (or
+// older) or of 2026-07-28, a remote asked for --protocol 2026-07-28
+// (default, falling back to initialize) or 2025-11-25. Tools, resources,
+// resource templates, prompts, completion, progress notifications (as
+// they arrive), log messages, list_changed and resources/updated are
+// forwarded. When a 2026-07-28 remote answers input_required, a local
+// client of 2026-07-28 gets it as it is; an older one is asked with the
+// real requests (elicitation, sampling, roots) it declared it supports,
+// and the proxy retries with its answers. What cannot be bridged: a
+// server-to-client request of an older remote to a 2026-07-28 local
+// client; notifications from a lambda: target (the Invoke API returns the
+// response alone, so the proxy asks it for none); list_changed from a
+// remote on Lambda (its instances hold no subscription).
+//
+// A failure to reach the remote (unreachable, 401 or 403 after signing
+// again once, throttling, a function that crashed, a remote that died in
+// the middle of a call) is answered to the local client as a JSON-RPC
+// error -32603 whose message says why, and written as one line on
+// standard error; the proxy keeps serving, and reconnects on the next
+// request. Errors the remote answers with are passed on as they are.
+//
+// Flags: those of call (--sigv4, --service, --region, --token, --oauth,
+// --client-id, --callback, --endpoint-url, --protocol), and
+//
+//	--listen ADDRESS   serve streamable HTTP on this loopback address instead of stdio
+//	--no-browser       with --oauth, do not open a browser
+//	-v                 log what go-sdk does on standard error
+//
+// # mcplambda init
+//
+//	mcplambda init [--module PATH] [--name NAME] [DIR]
+//
+// Init writes a new server module into DIR (default "."): go.mod requiring
+// mcplambda at this binary's version and go-sdk, with the mcplambda
+// command as a tool; main.go with one typed tool; main_test.go, which
+// calls the tool through the Lambda emulator (package lambdatest);
+// README.md and .gitignore; and deploy/, a CDK app in its own module that
+// deploys the function behind a function URL with AWS_IAM auth. It then
+// runs "go mod tidy" in both. It writes over nothing: if any of its files
+// exists, it stops before writing. The module passes "go test ./...",
+// "go tool mcplambda dev ." and "go tool mcplambda build ." as written.
+//
+// # mcplambda version
+//
+//	mcplambda version
+//
+// Version prints the module version of the binary (a release, a
+// pseudo-version, or "(devel)"), its commit when it was built from a
+// checkout, and the Go version and platform, from the build information.
+//
 // # Exit status
 //
 // 0 on success and when stopped by a signal, 1 when something fails (a build
@@ -263,7 +388,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	err := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
@@ -303,6 +428,7 @@ func usagef(hint, format string, args ...any) error {
 
 // Main is the mcplambda command: it dispatches to a subcommand.
 type Main struct {
+	Stdin  io.Reader // the MCP protocol, for "proxy"
 	Stdout io.Writer // the subcommands' result output
 	Stderr io.Writer // progress, logs and diagnostics
 }
@@ -317,16 +443,22 @@ type command interface {
 // commands lists the subcommands in the order the usage shows them.
 var commands = []struct {
 	name, summary string
-	new           func(stdout, stderr io.Writer) command
+	new           func(m *Main) command
 }{
 	{"dev", "serve a function locally under a Lambda Runtime API emulator",
-		func(stdout, stderr io.Writer) command { return &DevCommand{Stdout: stdout, Stderr: stderr} }},
+		func(m *Main) command { return &DevCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"build", "cross-compile a package into a reproducible Lambda deployment zip or the stdio layer",
-		func(stdout, stderr io.Writer) command { return &BuildCommand{Stdout: stdout, Stderr: stderr} }},
+		func(m *Main) command { return &BuildCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"stdio", "serve a stdio MCP server, kept warm, in Lambda or locally (no code)",
-		func(stdout, stderr io.Writer) command { return &StdioCommand{Stdout: stdout, Stderr: stderr} }},
+		func(m *Main) command { return &StdioCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"call", "call an MCP server: list and call its tools, resources and prompts",
-		func(stdout, stderr io.Writer) command { return &CallCommand{Stdout: stdout, Stderr: stderr} }},
+		func(m *Main) command { return &CallCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
+	{"proxy", "serve a remote MCP server (SigV4, OAuth, Lambda Invoke API) to local clients over stdio",
+		func(m *Main) command { return &ProxyCommand{Stdin: m.Stdin, Stdout: m.Stdout, Stderr: m.Stderr} }},
+	{"init", "write a new MCP server module: main.go, a test, go.mod with the mcplambda tool, a CDK app",
+		func(m *Main) command { return &InitCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
+	{"version", "print the version of mcplambda",
+		func(m *Main) command { return &VersionCommand{Stdout: m.Stdout} }},
 }
 
 const mainHint = `Run "mcplambda -h" for the list of commands.`
@@ -338,6 +470,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	name := args[0]
 	switch name {
+	case "-version", "--version":
+		return m.Run(ctx, append([]string{"version"}, args[1:]...))
 	case "-h", "-help", "--help", "help":
 		if name == "help" && len(args) > 1 {
 			// "mcplambda help dev" is "mcplambda dev -h".
@@ -348,7 +482,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	for _, c := range commands {
 		if c.name == name {
-			return c.new(m.Stdout, m.Stderr).Run(ctx, args[1:])
+			return c.new(m).Run(ctx, args[1:])
 		}
 	}
 	return usagef(mainHint, "unknown command %q", name)

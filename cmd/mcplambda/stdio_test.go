@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 // the bootstrap under the emulator, with a Go stdio server and with the
 // real server-everything under Node, through each front door.
 func TestDevStdio(t *testing.T) {
+	t.Parallel()
 	servers := map[string]func(t *testing.T) []string{
 		"go-echo": func(t *testing.T) []string { return []string{binary(t, "echoserver")} },
 		"server-everything": func(t *testing.T) []string {
@@ -52,6 +54,28 @@ func TestDevStdio(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestDevStdioCtrlC: Ctrl-C of "mcplambda dev -- COMMAND" stops the stdio
+// server and what it started in its process group.
+func TestDevStdioCtrlC(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := startDev(t, "--addr", "127.0.0.1:0", "--", binary(t, "echoserver"))
+	cs := p.connect(t, ctx)
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "spawn", Arguments: map[string]any{}})
+	if err != nil || res.IsError {
+		t.Fatalf("CallTool(spawn) = %v, %v; stderr:\n%s", res, err, p.stderr.String())
+	}
+	pid, err := strconv.Atoi(toolText(res))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := p.stop(t, os.Interrupt); code != 0 {
+		t.Errorf("exit code after SIGINT = %d, want 0", code)
+	}
+	testtools.WaitGone(t, pid, "the stdio server's grandchild")
 }
 
 func TestStdioUsage(t *testing.T) {

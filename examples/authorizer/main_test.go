@@ -62,6 +62,7 @@ func event(t *testing.T, name, authz string, edit func(map[string]any)) json.Raw
 }
 
 func TestAuthorizer(t *testing.T) {
+	t.Parallel()
 	iss := authtest.NewIssuer(nil)
 	defer iss.Close()
 	a := newTestAuthorizer(t, iss)
@@ -134,6 +135,7 @@ func TestAuthorizer(t *testing.T) {
 }
 
 func TestStageWildcard(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, want string
 	}{
@@ -157,6 +159,7 @@ func TestStageWildcard(t *testing.T) {
 // the same principal the function would derive from the token, and that
 // per-tool scopes, which the authorizer cannot see, are still enforced.
 func TestThroughAPIGateway(t *testing.T) {
+	t.Parallel()
 	iss := authtest.NewIssuer(nil)
 	defer iss.Close()
 	a := newTestAuthorizer(t, iss)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestStateSigner(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	call := func(name, args string) *mcp.CallToolRequest {
 		return &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: name, Arguments: json.RawMessage(args)}}

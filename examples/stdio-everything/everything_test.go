@@ -35,6 +35,7 @@ func (discard) Write(b []byte) (int, error) { return len(b), nil }
 // TestDirectInvoke sends the reference project's direct-invoke payloads
 // and checks the responses, byte for byte where they are deterministic.
 func TestDirectInvoke(t *testing.T) {
+	t.Parallel()
 	p := newEverything(t, stdio.Warm)
 	h := mcplambda.NewLambdaHandler(mcplambda.NewHandler(p.Server(), nil), nil)
 	tests := []struct {
@@ -72,6 +73,7 @@ func TestDirectInvoke(t *testing.T) {
 // TestClient uses go-sdk's client over HTTP in both protocol eras:
 // lists, a resource, a prompt, completion and relayed progress.
 func TestClient(t *testing.T) {
+	t.Parallel()
 	p := newEverything(t, stdio.Warm)
 	srv := httptest.NewServer(mcplambda.NewHandler(p.Server(), nil))
 	defer srv.Close()
@@ -111,7 +113,7 @@ func TestClient(t *testing.T) {
 					if got != float64(i) {
 						t.Errorf("progress %v, want %d", got, i)
 					}
-				case <-time.After(5 * time.Second):
+				case <-time.After(testtools.Patience):
 					t.Fatalf("no progress notification %d", i)
 				}
 			}

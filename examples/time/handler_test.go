@@ -46,6 +46,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // client can speak: the 2026-07-28 era (server/discover, no session) and the
 // legacy initialize handshake.
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ask  string // ClientSessionOptions.ProtocolVersion; "" is the client's newest
 		want string // negotiated version

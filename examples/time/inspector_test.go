@@ -6,10 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +22,7 @@ import (
 // user would (PORT set, no Lambda environment), and calls it with the real
 // MCP Inspector CLI in both protocol eras.
 func TestInspector(t *testing.T) {
+	t.Parallel()
 	node := testtools.Node22(t)
 	inspector := testtools.Inspector(t)
 	if testing.Short() {
@@ -122,12 +123,9 @@ func startBinary(t *testing.T, env ...string) (url string, stop func()) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	addr := testtools.FreeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	url = "http://" + addr + "/mcp"
-
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), append([]string{"PORT=" + port, "AWS_LAMBDA_RUNTIME_API="}, env...)...)
+	// PORT=0: a free port, which the ready line names.
+	cmd.Env = append(os.Environ(), append([]string{"PORT=0", "AWS_LAMBDA_RUNTIME_API="}, env...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	pipe, err := cmd.StdoutPipe()
@@ -150,16 +148,18 @@ func startBinary(t *testing.T, env ...string) (url string, stop func()) {
 		cmd.Process.Kill()
 	})
 
-	want := "mcplambda: listening on " + url
+	want := regexp.MustCompile(`^mcplambda: listening on (http://127\.0\.0\.1:[1-9][0-9]*/mcp)$`)
 	select {
 	case line, ok := <-lines:
-		if !ok || line != want {
+		m := want.FindStringSubmatch(line)
+		if !ok || m == nil {
 			cmd.Process.Kill()
-			t.Fatalf("server's first stdout line = %q, want %q\nstderr:\n%s", line, want, stderr.String())
+			t.Fatalf("server's first stdout line = %q, want a match for %s\nstderr:\n%s", line, want, stderr.String())
 		}
+		url = m[1]
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		t.Fatalf("server printed no %q within 30s\nstderr:\n%s", want, stderr.String())
+		t.Fatalf("server printed no ready line within 30s\nstderr:\n%s", stderr.String())
 	}
 	var more []string
 	done := make(chan struct{})

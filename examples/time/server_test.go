@@ -88,6 +88,7 @@ func text(res *mcp.CallToolResult) string {
 }
 
 func TestGetCurrentTime(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		now      func() time.Time
 		timezone string
@@ -126,6 +127,7 @@ func TestGetCurrentTime(t *testing.T) {
 }
 
 func TestConvertTime(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		now                  func() time.Time
 		source, time, target string
@@ -209,6 +211,7 @@ func TestConvertTime(t *testing.T) {
 // TestToolErrors checks that bad arguments give an isError result (not a
 // protocol error) whose text names the problem.
 func TestToolErrors(t *testing.T) {
+	t.Parallel()
 	convert := func(source, tm, target string) map[string]any {
 		return map[string]any{"source_timezone": source, "time": tm, "target_timezone": target}
 	}
@@ -258,6 +261,7 @@ func TestToolErrors(t *testing.T) {
 }
 
 func TestHoursDiff(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		seconds int
 		want    string

@@ -88,6 +88,7 @@ func newResolver(t *testing.T, f *fakeAWS) *awssecrets.Resolver {
 }
 
 func TestResolveEnv(t *testing.T) {
+	t.Parallel()
 	f := &fakeAWS{
 		params: map[string]string{"/prod/api-key": "p4ram", "arn:aws:ssm:us-east-1:123456789012:parameter/x": "by-arn"},
 		secrets: map[string]string{

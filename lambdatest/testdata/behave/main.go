@@ -119,9 +119,17 @@ func handle(ctx context.Context, req request) (any, error) {
 	case "streamurl":
 		return &events.LambdaFunctionURLStreamingResponse{StatusCode: 201, Body: &gated{chunks: req.Chunks, gate: req.Gate}}, nil
 	case "spawn":
+		// A sleeping child; with a code, the runtime exits with it just
+		// after answering (while idle).
 		cmd := exec.Command(os.Args[0], "child")
 		if err := cmd.Start(); err != nil {
 			return nil, err
+		}
+		if req.Code != 0 {
+			go func() {
+				time.Sleep(100 * time.Millisecond)
+				os.Exit(req.Code)
+			}()
 		}
 		return cmd.Process.Pid, nil
 	case "big":

@@ -6,14 +6,21 @@
 // Flags change its start-up and shutdown: -banner prints a non-JSON line
 // on stdout first, -fail exits at once, -ignore-stdin-close keeps running
 // (and ignores SIGTERM) after stdin closes, so only SIGKILL stops it.
+//
+// The spawn tool starts a grandchild (this program again, with -sleep: it
+// sleeps for an hour, ignoring SIGTERM with -ignore-sigterm) in the
+// server's process group, and answers its pid, so that tests can check
+// that it goes away with the server.
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -26,8 +33,19 @@ func main() {
 	banner := flag.Bool("banner", false, "print a non-JSON banner on stdout")
 	fail := flag.Bool("fail", false, "exit 1 at once")
 	ignoreClose := flag.Bool("ignore-stdin-close", false, "keep running after stdin closes; ignore SIGTERM")
+	sleep := flag.Bool("sleep", false, "sleep for an hour instead of serving (the spawn tool's grandchild)")
+	ignoreTerm := flag.Bool("ignore-sigterm", false, "with -sleep: ignore SIGTERM")
 	flag.Parse()
 	log.SetFlags(0)
+	if *sleep {
+		if *ignoreTerm {
+			signal.Ignore(syscall.SIGTERM)
+		}
+		fmt.Println("ready") // to the spawn tool, which waits for it
+		os.Stdout.Close()
+		time.Sleep(time.Hour)
+		return
+	}
 	if *fail {
 		log.Fatal("echoserver: failing on purpose")
 	}
@@ -101,6 +119,29 @@ func addTools(s *mcp.Server) {
 		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
 			return text(fmt.Sprint(os.Getpid())), nil, nil
 		})
+	mcp.AddTool(s, &mcp.Tool{Name: "spawn", Description: "Starts a sleeping grandchild in this process group and returns its pid"},
+		func(_ context.Context, _ *mcp.CallToolRequest, in struct {
+			IgnoreSIGTERM bool `json:"ignoreSIGTERM,omitempty"`
+		}) (*mcp.CallToolResult, any, error) {
+			args := []string{"-sleep"}
+			if in.IgnoreSIGTERM {
+				args = append(args, "-ignore-sigterm")
+			}
+			cmd := exec.Command(os.Args[0], args...)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := cmd.Start(); err != nil {
+				return nil, nil, err
+			}
+			// Answer once it is set up (its signal handling included).
+			if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+				return nil, nil, fmt.Errorf("grandchild: %w", err)
+			}
+			go cmd.Wait() // reap it if it dies while this server runs
+			return text(fmt.Sprint(cmd.Process.Pid)), nil, nil
+		})
 	mcp.AddTool(s, &mcp.Tool{Name: "env", Description: "Returns an environment variable"},
 		func(_ context.Context, _ *mcp.CallToolRequest, in nameArgs) (*mcp.CallToolResult, any, error) {
 			return text(os.Getenv(in.Name)), nil, nil
@@ -118,6 +159,15 @@ func addTools(s *mcp.Server) {
 			log.Print("echoserver: crashing on purpose")
 			os.Exit(3)
 			return nil, nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "exit_soon", Description: "Answers, then exits (status 3) while idle"},
+		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+			go func() {
+				time.Sleep(50 * time.Millisecond) // after the answer is written
+				log.Print("echoserver: exiting on purpose")
+				os.Exit(3)
+			}()
+			return text("exiting"), nil, nil
 		})
 	mcp.AddTool(s, &mcp.Tool{Name: "hang", Description: "Never answers"},
 		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
