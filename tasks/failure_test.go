@@ -352,7 +352,7 @@ func TestLostRun(t *testing.T) {
 	cs := f.connect(true)
 	ctx := context.Background()
 
-	_, task, _ := tasks.CallTool(ctx, cs, &mcp.CallToolParams{Name: "wait"})
+	_, task, _ := tasks.CallTool(ctx, cs, &mcp.CallToolParams{Name: "hang"})
 	run := exec.next(t)
 	ran := make(chan error, 1)
 	go func() { ran <- f.manager.Run(ctx, run) }()
@@ -402,9 +402,6 @@ func TestOverrun(t *testing.T) {
 			defer cancel()
 			if err := f.manager.Run(ictx, run); err != nil {
 				t.Fatalf("Run: %v", err)
-			}
-			if ictx.Err() != nil {
-				t.Errorf("Run returned after the invocation's deadline")
 			}
 			got, err := tasks.Get(ctx, cs, task.TaskID)
 			if err != nil || got.Status != tasks.Failed || got.Error == nil || got.Error.Code != -32603 || !strings.Contains(got.StatusMessage, "did not finish before the invocation's deadline") {

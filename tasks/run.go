@@ -440,13 +440,15 @@ func (r *runner) progress(p *mcp.ProgressNotificationParams) {
 const maxResultBytes = 200 << 10
 
 // finish records the outcome: one conditional write, made only while the
-// run still owns the task. It returns the status written and, for a task
-// that goes on (a continuation), the next run to start.
+// run still owns the task (on the version the run wrote last; only if
+// someone else wrote since does it read the task again). It returns the
+// status written and, for a task that goes on (a continuation), the next
+// run to start.
 func (r *runner) finish(ctx context.Context, out outcome) (string, *Run, error) {
 	m := r.m
 	var next *Run
 	var status string
-	_, _, err := m.store.update(ctx, r.id, func(rec *record) (bool, error) {
+	apply := func(rec *record) (bool, error) {
 		next, status = nil, ""
 		if rec.Status != Working || rec.Run == nil || rec.Run.Owner != r.owner || !tokenEqual(rec.Run.Token, r.token) {
 			status = "discarded (task " + string(rec.Status) + ")"
@@ -493,7 +495,19 @@ func (r *runner) finish(ctx context.Context, out outcome) (string, *Run, error) 
 		}
 		status = string(rec.Status)
 		return true, nil
-	})
+	}
+	r.mu.Lock()
+	rec, version := *r.rec, r.version
+	r.mu.Unlock()
+	run := *rec.Run
+	rec.Run = &run
+	write, err := apply(&rec)
+	if err == nil && write {
+		_, err = m.store.put(ctx, r.id, &rec, version)
+	}
+	if errors.Is(err, errConflict) {
+		_, _, err = m.store.update(ctx, r.id, apply)
+	}
 	if errors.Is(err, errNotFound) {
 		return "gone (expired)", nil, nil
 	}

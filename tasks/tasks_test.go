@@ -100,7 +100,9 @@ func newFixture(t *testing.T, fo *fixtureOptions) *fixture {
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "later: " + a.Name}}}, nil, nil
 	}, &tasks.ToolOptions{Support: tasks.Required, PollInterval: 100 * time.Millisecond})
 	tasks.AddTool(m, &mcp.Tool{Name: "hang"}, func(ctx context.Context, req *mcp.CallToolRequest, _ any) (*mcp.CallToolResult, any, error) {
-		<-f.release // ignores ctx
+		id, _ := tasks.TaskID(ctx)
+		f.started <- id
+		<-f.release // ignores ctx, reports no progress
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "finally"}}}, nil, nil
 	}, nil)
 	tasks.AddTool(m, &mcp.Tool{Name: "fail"}, func(ctx context.Context, req *mcp.CallToolRequest, _ any) (*mcp.CallToolResult, any, error) {
