@@ -65,6 +65,9 @@ const (
 const (
 	DefaultMemoryMB = 512 // Go needs far less memory, but Lambda's CPU share grows with it
 	DefaultTimeout  = 30 * time.Second
+	// MaxTimeout is Lambda's limit, and the default timeout with
+	// ServerProps.Tasks: the most one run of a task's tool may take.
+	MaxTimeout = 15 * time.Minute
 )
 
 // ServerProps configures [NewServer]. Every field's zero value is a
@@ -81,9 +84,10 @@ type ServerProps struct {
 	FunctionName string
 	// MemoryMB is the function's memory. Zero means [DefaultMemoryMB].
 	MemoryMB int
-	// Timeout is the function's timeout. Zero means [DefaultTimeout]. The
-	// API Gateway front doors end a request after 29 s (REST) or 30 s (HTTP
-	// API) whatever this is.
+	// Timeout is the function's timeout. Zero means [DefaultTimeout], or
+	// [MaxTimeout] with Tasks. The API Gateway front doors end a request
+	// after 29 s (REST) or 30 s (HTTP API) whatever this is; a task's run
+	// gets the whole timeout.
 	Timeout time.Duration
 	// Environment is added to the function's environment.
 	Environment map[string]string
@@ -116,6 +120,13 @@ type ServerProps struct {
 	// Table, if not nil, creates a DynamoDB table the function may use; its
 	// name is in the function's environment as MCPLAMBDA_TABLE.
 	Table *TableProps
+
+	// Tasks prepares the function for MCP tasks (mcplambda's package tasks
+	// with tasks/lambdaexec): it may invoke itself (lambda:InvokeFunction
+	// on this function and its versions, nothing else), since each task's
+	// tool runs in an asynchronous invocation of its own, and it gets a
+	// table for the tasks (Table, or a table with TableProps defaults).
+	Tasks bool
 
 	// LogRetention is how long the function's logs are kept. Zero means
 	// one month.
@@ -251,6 +262,12 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 	}
 	if p.Timeout == 0 {
 		p.Timeout = DefaultTimeout
+		if p.Tasks {
+			p.Timeout = MaxTimeout
+		}
+	}
+	if p.Tasks && p.Table == nil {
+		p.Table = &TableProps{}
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = awslogs.RetentionDays_ONE_MONTH
@@ -309,6 +326,18 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 			actions = TableActions
 		}
 		s.Table.Grant(s.Function, *jsii.Strings(actions...)...)
+	}
+	if p.Tasks {
+		// A policy of its own rather than a statement in the role's
+		// default policy, which the function depends on: this one names
+		// the function, so it must come after it.
+		awsiam.NewPolicy(s.Construct, jsii.String("SelfInvoke"), &awsiam.PolicyProps{
+			Roles: &[]awsiam.IRole{role},
+			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("lambda:InvokeFunction"),
+				Resources: &[]*string{s.Function.FunctionArn(), awscdk.Fn_Join(jsii.String(""), &[]*string{s.Function.FunctionArn(), jsii.String(":*")})},
+			})},
+		})
 	}
 
 	var requests, serverErrors, latency awscloudwatch.IMetric
