@@ -131,7 +131,6 @@ const (
 	codeMethodNotFound     = -32601
 	codeHeaderMismatch     = -32020
 	codeMissingCapability  = -32021
-	codeInvalidRequest     = -32600
 	defaultStoreRetryLimit = 8
 )
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -104,6 +106,18 @@ func (m *Manager) Run(ctx context.Context, r Run) error {
 	return err
 }
 
+// Continue is what a task tool returns to go on in a new run (a new
+// invocation, in Lambda) rather than finish: the run ends, and the next
+// one calls the tool again with state as its request's RequestState and
+// no InputResponses. Use it to work past one invocation's time limit,
+// checkpointing in state (or in a store, keyed by [TaskID]) before the
+// context's deadline. Each run costs a read and two writes; the task's
+// TTL bounds them all. Outside a task, the result is an input_required
+// result with no input requests, which SEP-2322 clients take as "retry".
+func Continue(state string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{}, RequestState: state}
+}
+
 // runKey holds the *runner of a tool's run in its context.
 type runKey struct{}
 
@@ -123,7 +137,8 @@ type runner struct {
 	owner string // the claim's owner name
 	token string
 
-	wake chan struct{} // a progress message arrived
+	wake   chan struct{} // a progress message arrived
+	cancel func()        // cancels the tool's context (set before the tool runs)
 
 	mu       sync.Mutex
 	rec      *record // as last written; guarded by mu
@@ -230,16 +245,15 @@ func (r *runner) do(parent context.Context) (string, error) {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	r.cancel = func() { cancel(errCancelled) }
 	m.mu.Lock()
-	if m.closed && m.exec == nil {
-		m.mu.Unlock()
-		return "", ErrClosed
-	}
-	m.running[r.id] = func() { cancel(errCancelled) }
+	m.running[r.id] = r
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
-		delete(m.running, r.id)
+		if m.running[r.id] == r { // not the next run's
+			delete(m.running, r.id)
+		}
 		m.mu.Unlock()
 	}()
 
@@ -533,7 +547,7 @@ func (rec *record) ask(res *mcp.CallToolResult, now time.Time) error {
 		used[k] = true
 	}
 	rec.Inputs, rec.InputKeys = map[string]json.RawMessage{}, map[string]string{}
-	for _, k := range keysOf(reqs) {
+	for _, k := range slices.Sorted(maps.Keys(reqs)) {
 		wire := k
 		for i := rec.Run.N; used[wire]; i++ {
 			wire = k + "." + strconv.Itoa(i)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/mcplambda/mcplambda/identity"
@@ -545,8 +544,8 @@ func (m *Manager) handleCancel(ctx context.Context, ss *mcp.ServerSession, p *Ge
 	if !wasTerminal {
 		m.logger.InfoContext(ctx, "tasks: cancelled", "task", p.TaskID, "tool", rec.Tool)
 		m.mu.Lock()
-		if cancel := m.running[p.TaskID]; cancel != nil {
-			cancel()
+		if r := m.running[p.TaskID]; r != nil {
+			r.cancel()
 		}
 		m.mu.Unlock()
 	}
@@ -620,14 +619,4 @@ func isToolError(result json.RawMessage) bool {
 		IsError bool `json:"isError"`
 	}
 	return json.Unmarshal(result, &r) == nil && r.IsError
-}
-
-// keysOf returns the sorted keys of m.
-func keysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

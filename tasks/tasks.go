@@ -113,9 +113,9 @@ type Manager struct {
 	wg sync.WaitGroup // runs started by the goroutine executor
 
 	mu      sync.Mutex
-	tools   map[string]ToolOptions        // guarded by mu
-	running map[string]context.CancelFunc // task id -> cancel of a run in this process; guarded by mu
-	closed  bool                          // guarded by mu
+	tools   map[string]ToolOptions // guarded by mu
+	running map[string]*runner     // task id -> its run in this process; guarded by mu
+	closed  bool                   // guarded by mu
 }
 
 // managers holds the servers that have a Manager.
@@ -178,7 +178,7 @@ func New(server *mcp.Server, store state.Store, opts *Options) *Manager {
 		logger:   logger,
 		runnerID: hex.EncodeToString(id[:]),
 		tools:    make(map[string]ToolOptions),
-		running:  make(map[string]context.CancelFunc),
+		running:  make(map[string]*runner),
 	}
 	if _, loaded := managers.LoadOrStore(server, m); loaded {
 		panic("tasks: the server already has a Manager")
@@ -235,8 +235,8 @@ func (m *Manager) requiredTools() map[string]bool {
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	m.closed = true
-	for _, cancel := range m.running {
-		cancel()
+	for _, r := range m.running {
+		r.cancel()
 	}
 	m.mu.Unlock()
 	m.wg.Wait()

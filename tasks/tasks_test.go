@@ -99,6 +99,13 @@ func newFixture(t *testing.T, fo *fixtureOptions) *fixture {
 		time.Sleep(300 * time.Millisecond)
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "later: " + a.Name}}}, nil, nil
 	}, &tasks.ToolOptions{Support: tasks.Required, PollInterval: 100 * time.Millisecond})
+	tasks.AddTool(m, &mcp.Tool{Name: "chunks"}, func(ctx context.Context, req *mcp.CallToolRequest, _ any) (*mcp.CallToolResult, any, error) {
+		done := req.Params.RequestState + "+"
+		if len(done) < 3 {
+			return tasks.Continue(done), nil, nil
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "runs: " + done}}}, nil, nil
+	}, nil)
 	tasks.AddTool(m, &mcp.Tool{Name: "hang"}, func(ctx context.Context, req *mcp.CallToolRequest, _ any) (*mcp.CallToolResult, any, error) {
 		id, _ := tasks.TaskID(ctx)
 		f.started <- id
@@ -334,6 +341,22 @@ func TestInputRequired(t *testing.T) {
 	}
 	if diff := cmp.Diff("confirmed with state ", resultText(t, done.Result)); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
+	}
+}
+
+// TestContinue: a tool that returns Continue runs again, in a new run,
+// with its state, until it returns a result.
+func TestContinue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	cs := f.connect(true)
+	_, task, err := tasks.CallTool(context.Background(), cs, &mcp.CallToolParams{Name: "chunks"})
+	if err != nil || task == nil {
+		t.Fatalf("CallTool(chunks) = %v, %v", task, err)
+	}
+	done := poll(t, cs, task.TaskID)
+	if got := resultText(t, done.Result); done.Status != tasks.Completed || got != "runs: +++" {
+		t.Errorf("task = %s %q, want completed after 3 runs", done.Status, got)
 	}
 }
 
