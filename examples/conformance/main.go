@@ -42,6 +42,13 @@
 //   - completion/complete for prompt arguments, resources/subscribe and
 //     unsubscribe, and caching hints (ttlMs, cacheScope) on every list
 //     result and resources/read.
+//   - the tasks extension (SEP-2663, package tasks): greet, slow_compute,
+//     failing_job, protocol_error_job, confirm_delete, multi_input and
+//     test_tool_with_task (see addTaskFixtures). The tasks live in the store
+//     dynamo.StoreFromEnv picks (memory when serving locally, mcplambda
+//     dev's state directory, the DynamoDB table in MCPLAMBDA_TABLE); in
+//     Lambda their tools run in invocations of their own
+//     (tasks/lambdaexec), elsewhere in goroutines.
 package main
 
 import (
