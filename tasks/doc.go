@@ -99,7 +99,7 @@
 //
 // # Security
 //
-// Task ids are 144 random bits. A task belongs to the principal that
+// Task ids are 160 random bits. A task belongs to the principal that
 // created it (identity.Principal): for anyone else, tasks/get answers as
 // for an unknown id, and tasks/update and tasks/cancel change nothing.
 // Anonymous tasks are readable by any anonymous caller that has the id.

@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
+	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mcplambda/mcplambda/identity"
@@ -18,7 +19,7 @@ import (
 // keyPrefix is the prefix of task records in the store.
 const keyPrefix = "task/"
 
-// maxIDLength bounds the task ids looked up: ours are 24 characters.
+// maxIDLength bounds the task ids looked up: ours are 32 characters.
 const maxIDLength = 128
 
 // record is a task as kept in the store, under keyPrefix + id. Every
@@ -141,12 +142,16 @@ var (
 	errNotFound = errors.New("tasks: task not found")
 )
 
-// newID returns an unguessable task id: 144 random bits, URL-safe.
+// newID returns an unguessable task id: 160 random bits in 32 characters
+// of lower-case base32 (letters and digits: safe in URLs, headers and on a
+// command line, where a leading "-" would read as a flag).
 func newID() string {
-	var b [18]byte
+	var b [20]byte
 	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return strings.ToLower(idEncoding.EncodeToString(b[:]))
 }
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // newToken returns a run token: 128 random bits.
 func newToken() string {

@@ -311,7 +311,7 @@ func (m *Manager) create(ctx context.Context, req *mcp.CallToolRequest, opts Too
 	}
 	var id string
 	var err error
-	for range 3 { // a collision of 144 random bits is not expected; a retry is cheap
+	for range 3 { // a collision of 160 random bits is not expected; a retry is cheap
 		id = newID()
 		if _, err = m.store.put(ctx, id, rec, 0); !errors.Is(err, state.ErrConflict) {
 			break

@@ -7,7 +7,8 @@
 //
 // work {"seconds": N} reports its process id in its progress messages
 // every 100ms for N seconds, and, stopped early, writes why under
-// "stopped/<task id>" in the store. TASKFN_LEASE sets the tasks' lease
+// "stopped/<task id>" in the store; with "gate": URL, it goes on until a
+// GET of the URL answers 200 instead. TASKFN_LEASE sets the tasks' lease
 // duration (a Go duration).
 package main
 
@@ -15,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"time"
 
@@ -29,6 +31,21 @@ import (
 
 type workArgs struct {
 	Seconds float64 `json:"seconds"`
+	Gate    string  `json:"gate,omitempty"`
+}
+
+// open reports whether a GET of gate answers 200.
+func open(ctx context.Context, gate string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gate, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func main() {
@@ -47,7 +64,7 @@ func main() {
 	tasks.AddTool(m, &mcp.Tool{Name: "work"}, func(ctx context.Context, req *mcp.CallToolRequest, a workArgs) (*mcp.CallToolResult, any, error) {
 		id, _ := tasks.TaskID(ctx)
 		end := time.Now().Add(time.Duration(a.Seconds * float64(time.Second)))
-		for time.Now().Before(end) {
+		for a.Gate != "" && !open(ctx, a.Gate) || a.Gate == "" && time.Now().Before(end) {
 			req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: req.Params.GetProgressToken(), Progress: time.Until(end).Seconds(), Message: fmt.Sprintf("pid %d", os.Getpid())})
 			select {
 			case <-ctx.Done():
