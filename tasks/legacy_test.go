@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -93,5 +95,55 @@ func TestLegacyTypeScriptClient(t *testing.T) {
 	}
 	if diff := cmp.Diff([3]int{-32602, -32602, -32601}, [3]int{got.CancelAgainCode, got.UnknownCode, got.ListCode}); diff != "" {
 		t.Errorf("error codes of cancel again, unknown id, tasks/list (-want +got):\n%s", diff)
+	}
+}
+
+// TestLegacyVersions: the 2025-11-25 tasks are offered to 2025-11-25
+// clients only; an older client sees no tasks capability and no
+// execution.taskSupport, and a required task tool answers it -32601.
+func TestLegacyVersions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	post := func(version, body string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, f.url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Authorization", "Bearer alice")
+		req.Header.Set("Mcp-Protocol-Version", version)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	initialize := func(v string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + v + `","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+	}
+	list := `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
+	call := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"later","arguments":{"name":"x"}}}`
+	for _, tt := range []struct {
+		version         string
+		tasks           bool   // capabilities.tasks and execution offered
+		callAnswerMatch string // of the required tool
+	}{
+		{"2025-11-25", true, `"task":{"taskId":"`},
+		{"2025-06-18", false, `"code":-32601`},
+		{"2025-03-26", false, `"code":-32601`},
+	} {
+		t.Run(tt.version, func(t *testing.T) {
+			got := []bool{
+				strings.Contains(post(tt.version, initialize(tt.version)), `"tasks":{`),
+				strings.Contains(post(tt.version, list), `"taskSupport":"required"`),
+			}
+			if diff := cmp.Diff([]bool{tt.tasks, tt.tasks}, got); diff != "" {
+				t.Errorf("tasks capability, execution.taskSupport offered (-want +got):\n%s", diff)
+			}
+			if answer := post(tt.version, call); !strings.Contains(answer, tt.callAnswerMatch) {
+				t.Errorf("tools/call of a required task tool = %s, want %s", answer, tt.callAnswerMatch)
+			}
+		})
 	}
 }

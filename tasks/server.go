@@ -13,8 +13,12 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// The first protocol version with the extension (and without sessions).
-const extensionProtocol = "2026-07-28"
+// The first protocol version with the extension (and without sessions),
+// and the one before it, the first with the experimental tasks (SEP-1686).
+const (
+	extensionProtocol    = "2026-07-28"
+	experimentalProtocol = "2025-11-25"
+)
 
 // _meta keys of 2026-07-28 requests.
 const (
@@ -101,13 +105,13 @@ func (m *Manager) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 			return res, err
 		case "initialize":
 			res, err := next(ctx, method, req)
-			if err != nil || res == nil {
+			if r, ok := res.(*mcp.InitializeResult); !ok || err != nil || !experimentalVersion(r.ProtocolVersion) {
 				return res, err
 			}
 			return &patched{Result: res, patch: m.legacyCapabilities}, nil
 		case "tools/list":
 			res, err := next(ctx, method, req)
-			if err != nil || res == nil || !legacyRequest(req) {
+			if err != nil || res == nil || !experimentalVersion(requestProtocol(req)) {
 				return res, err
 			}
 			return &patched{Result: res, patch: m.legacyToolList}, nil
@@ -146,17 +150,21 @@ func (m *Manager) legacyToolList(res map[string]any) {
 	}
 }
 
-// legacyRequest reports whether req is of a protocol version before the
-// extension (2025-11-25 and earlier), whose tasks are SEP-1686's.
-func legacyRequest(req mcp.Request) bool {
-	type versioned interface{ ProtocolVersion() string }
-	v, ok := req.(versioned)
-	if !ok {
-		return false
+// requestProtocol is the protocol version of req ("" if unknown).
+func requestProtocol(req mcp.Request) string {
+	if v, ok := req.(interface{ ProtocolVersion() string }); ok {
+		return v.ProtocolVersion()
 	}
-	pv := v.ProtocolVersion()
-	return pv != "" && pv < extensionProtocol
+	return ""
 }
+
+// legacyRequest reports whether req is of a protocol version before the
+// extension (2025-11-25 and earlier).
+func legacyRequest(req mcp.Request) bool { return isLegacyVersion(requestProtocol(req)) }
+
+// experimentalVersion reports whether v has the experimental tasks of
+// SEP-1686 (2025-11-25), which this package serves to such clients.
+func experimentalVersion(v string) bool { return v >= experimentalProtocol && v < extensionProtocol }
 
 // declares reports whether the request's own client capabilities (its
 // _meta) declare the extension.
@@ -256,8 +264,12 @@ func (m *Manager) callTool(ctx context.Context, next mcp.MethodHandler, req *mcp
 		return next(ctx, "tools/call", req)
 	}
 	if legacyRequest(req) {
-		if opts.Support != Required {
+		switch {
+		case opts.Support != Required:
 			return next(ctx, "tools/call", req)
+		case !experimentalVersion(requestProtocol(req)):
+			// A client of a version without tasks (2025-06-18 and earlier).
+			return nil, rpcError(codeMethodNotFound, "tool %q runs only as a task: call it with protocol version %s or later", req.Params.Name, experimentalProtocol)
 		}
 		return m.create(ctx, req, opts, true)
 	}
