@@ -95,7 +95,8 @@
 // a second write per task). go-sdk drops the "task" parameter of their
 // requests before any middleware sees it, so [Optional] tools run at once
 // for them; and a task of theirs that asks for input fails, since they
-// cannot answer with tasks/update.
+// cannot answer with tasks/update. Clients of 2025-06-18 and earlier see
+// no tasks, and a [Required] tool answers them -32601.
 //
 // # Security
 //
