@@ -66,8 +66,10 @@
 // task disappears at its TTL.
 //
 // One run is one Lambda invocation: it ends at the function's timeout, at
-// most 15 minutes (the run stops the tool a margin before, and fails the
-// task saying so). Beyond that, split the work: return [Continue] with a
+// most 15 minutes (the run cancels the tool's context a margin before, and
+// fails the task saying so; a tool that ignores its context is left
+// behind, and in Lambda goes on in the background of the instance's later
+// invocations: honour it). Beyond that, split the work: return [Continue] with a
 // checkpoint in RequestState before the deadline (ctx.Deadline tells the
 // tool when), and the next run, in a new invocation, resumes from it; or
 // start the work elsewhere (AWS Step Functions, AWS Batch, an ECS task)
