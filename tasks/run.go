@@ -281,7 +281,10 @@ func (r *runner) do(parent context.Context) (string, error) {
 	if out.err == nil && ctx.Err() != nil && context.Cause(ctx) == context.DeadlineExceeded && out.res != nil && out.res.IsError {
 		out = outcome{err: errOverrun}
 	}
-	status, next, err := r.finish(context.WithoutCancel(parent), out)
+	// The outcome is written even past the tool's deadline, within bounds.
+	fctx, cancelFinish := context.WithTimeout(context.WithoutCancel(parent), finishTimeout)
+	defer cancelFinish()
+	status, next, err := r.finish(fctx, out)
 	log.InfoContext(parent, "tasks: run ended", "status", status, "durationMs", float64(time.Since(start).Microseconds())/1000)
 	if err != nil {
 		return "", err
@@ -293,6 +296,9 @@ func (r *runner) do(parent context.Context) (string, error) {
 	}
 	return status, nil
 }
+
+// finishTimeout bounds the writing of a run's outcome.
+const finishTimeout = 30 * time.Second
 
 var (
 	errCancelled = errors.New("tasks: the task was cancelled")
@@ -387,7 +393,9 @@ func (r *runner) heartbeat(ctx context.Context, stop <-chan struct{}, cancel con
 
 		switch {
 		case write:
-			nv, err := m.store.put(ctx, r.id, &rec, version)
+			opCtx, cancelOp := context.WithTimeout(ctx, renew)
+			nv, err := m.store.put(opCtx, r.id, &rec, version)
+			cancelOp()
 			switch {
 			case err == nil:
 				r.mu.Lock()
@@ -407,7 +415,9 @@ func (r *runner) heartbeat(ctx context.Context, stop <-chan struct{}, cancel con
 		// Someone else wrote the task, or it is time to look: is it still
 		// this run's?
 		lastCheck = now
-		cur, v, err := m.store.get(ctx, r.id)
+		opCtx, cancelOp := context.WithTimeout(ctx, renew)
+		cur, v, err := m.store.get(opCtx, r.id)
+		cancelOp()
 		switch {
 		case err == nil && cur.Status == Working && cur.Run != nil && cur.Run.Owner == r.owner:
 			r.mu.Lock()

@@ -82,9 +82,9 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// middleware intercepts tools/call of task tools, routes a run's own
-// tools/call to the tool, checks the Mcp-Name header of tasks requests,
-// and adds what go-sdk's results have no field for.
+// middleware intercepts tools/call of task tools, checks the Mcp-Name
+// header of tasks requests, and adds what go-sdk's results have no field
+// for. What is inside it (next) is what a run calls the tool with.
 func (m *Manager) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	m.next = next
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
