@@ -128,6 +128,12 @@ type ServerProps struct {
 	// table for the tasks (Table, or a table with TableProps defaults).
 	Tasks bool
 
+	// OAuth, if not nil, gives the server its own OAuth authorization
+	// server in front of Amazon Cognito or another OpenID Connect
+	// provider (see [OAuthProps]); it needs a table, created if Table is
+	// nil. Nil means none.
+	OAuth *OAuthProps
+
 	// LogRetention is how long the function's logs are kept. Zero means
 	// one month.
 	LogRetention awslogs.RetentionDays
@@ -210,6 +216,7 @@ type Server struct {
 	RESTAPI awsapigateway.RestApi
 	WebACL  awswafv2.CfnWebACL // with WAF
 	Table   awsdynamodb.Table  // with Table
+	OAuth   *OAuth             // with OAuth
 	// Alarms are the 5xx rate, p90 latency, errors and throttles alarms.
 	Alarms    []awscloudwatch.Alarm
 	Dashboard awscloudwatch.Dashboard
@@ -241,6 +248,9 @@ type functionCode struct {
 func newServer(scope constructs.Construct, id string, p *ServerProps, fc functionCode) *Server {
 	if p.FrontDoor == "" {
 		p.FrontDoor = FunctionURL
+	}
+	if p.OAuth != nil {
+		checkOAuth(p, fc)
 	}
 	switch {
 	case !slices.Contains([]FrontDoor{FunctionURL, HTTPAPI, RESTAPI}, p.FrontDoor):
@@ -348,6 +358,9 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 		requests, serverErrors, latency = s.addHTTPAPI(p)
 	case RESTAPI:
 		requests, serverErrors, latency = s.addRESTAPI(p)
+	}
+	if p.OAuth != nil {
+		s.addOAuth(p)
 	}
 	s.addAlarms(p, requests, serverErrors, latency)
 	return s
