@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,15 +25,39 @@ import (
 	"github.com/mcplambda/mcplambda/tasks/lambdaexec"
 )
 
+// build builds examples/conformance for Lambda, once, into buildDir.
+var build = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "lambdaexec-test-")
+	if err != nil {
+		return "", err
+	}
+	buildDir = dir
+	bin := filepath.Join(dir, "bootstrap")
+	if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "../../examples/conformance").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+var buildDir string // set by build
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
 // startFunction runs examples/conformance under lambdatest with 2
 // instances, the alias "live", an Invoke API the function can reach
 // (AWS_ENDPOINT_URL_LAMBDA) and a state directory its instances share. It
 // returns the function and the Invoke API's URL.
 func startFunction(t *testing.T) (*lambdatest.Function, string) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "../../examples/conformance").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := build()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var api atomic.Pointer[http.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*api.Load()).ServeHTTP(w, r) }))
