@@ -14,12 +14,28 @@
 //
 // The same binary is a Lambda bootstrap: built for linux and deployed as
 // a custom runtime function, [mcplambda.Start] serves the fixtures from
-// whatever front door invokes it. conformance_test.go builds the binary,
-// starts it and runs the suite's 2026-07-28 and 2025-11-25 requirement sets
-// and its 2025-06-18 scenarios against it (see
-// [github.com/mcplambda/mcplambda/internal/conformancetest]), comparing the
-// results with testdata/expected-failures.txt, which says why each listed
-// check fails. With MCPLAMBDA_CONFORMANCE_URL set, the test runs the suite
+// whatever front door invokes it.
+//
+// With MCPLAMBDA_SESSIONS=true in the environment (`mcplambda dev
+// --sessions` sets it, and so does the CDK construct with
+// ServerProps.Sessions), legacy clients get sessions in the store
+// dynamo.SessionsFromEnv picks (DynamoDB, the dev state directory, or
+// memory locally), and the legacy sampling and elicitation fixtures work
+// across instances wherever the response streams:
+//
+//	go run ./cmd/mcplambda dev --front url --sessions --instances 2 ./examples/conformance
+//
+// Without it, legacy clients are served statelessly and those fixtures
+// fail with an error that says why.
+//
+// conformance_test.go builds the binary, starts it with sessions and runs
+// the suite's 2026-07-28 and 2025-11-25 requirement sets and its
+// 2025-06-18 scenarios against it (see
+// [github.com/mcplambda/mcplambda/internal/conformancetest]), comparing
+// the results with testdata/expected-failures.txt, which says why each
+// listed check fails; testdata/expected-failures-unreachable.txt lists
+// what fails in addition without sessions or behind a buffered front
+// door. With MCPLAMBDA_CONFORMANCE_URL set, the test runs the suite
 // against that URL instead.
 //
 // Fixtures (see newServer):
@@ -66,6 +82,15 @@ import (
 func main() {
 	ctx := context.Background()
 	logger := telemetry.DefaultLogger()
+	fail := func(what string, err error) {
+		logger.Error("conformance: "+what, "err", err)
+		os.Exit(1)
+	}
+	// Legacy sessions, when MCPLAMBDA_SESSIONS says so.
+	sessions, err := dynamo.SessionsFromEnv(ctx, nil)
+	if err != nil {
+		fail("opening the sessions store", err)
+	}
 	// Tasks live in the store the environment names: DynamoDB
 	// (MCPLAMBDA_TABLE), a directory its processes share (MCPLAMBDA_STATE_DIR,
 	// which mcplambda dev sets), else memory outside Lambda. In Lambda with
@@ -76,18 +101,16 @@ func main() {
 		store, err = nil, nil
 	}
 	if err != nil {
-		logger.Error("conformance: opening the state store", "err", err)
-		os.Exit(1)
+		fail("opening the state store", err)
 	}
 	// In Lambda a task's tool runs in an invocation of its own; elsewhere in
 	// a goroutine.
 	exec, err := lambdaexec.FromEnv(ctx, nil)
 	if err != nil {
-		logger.Error("conformance: the tasks executor", "err", err)
-		os.Exit(1)
+		fail("the tasks executor", err)
 	}
 	server, m := newServer(store, exec)
-	opts := &mcplambda.Options{}
+	opts := &mcplambda.Options{Sessions: sessions}
 	if m != nil {
 		opts.Events = map[string]mcplambda.EventHandler{tasks.RunEvent: m.HandleEvent}
 		opts.Shutdown = func() { m.Close() }
