@@ -172,12 +172,19 @@ func frontDoorIdentity(r *Request) *identity.Identity {
 		}
 	}
 	if a := r.Authorizer; a != nil {
+		// A REST API puts the authorizer's principalId in its context; an
+		// HTTP API (payload 2.0) passes only the context the authorizer
+		// returned, so there the principal is the context's principalId,
+		// else iss#sub (as examples/authorizer returns them).
 		principal, _ := a["principalId"].(string)
+		iss, _ := a["iss"].(string)
+		sub, _ := a["sub"].(string)
+		if principal == "" && iss != "" && sub != "" {
+			principal = identity.JWTPrincipal(iss, sub)
+		}
 		if principal == "" {
 			return nil
 		}
-		iss, _ := a["iss"].(string)
-		sub, _ := a["sub"].(string)
 		scope, _ := a["scope"].(string)
 		return &identity.Identity{
 			Principal: principal,

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -72,7 +74,7 @@ func TestHTTPEdgeCases(t *testing.T) {
 		{name: "notification", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: `{"jsonrpc":"2.0","method":"notifications/initialized"}`, wantStatus: 202},
 		{name: "panic in tool", method: "POST", header: map[string]string{"Accept": jsonCT, "Content-Type": jsonCT}, body: callBody("panic", echoIn{Text: "x"}), wantStatus: 200, wantBodyHas: `"isError":true`},
 		{name: "panic in tool, 2026-07-28", method: "POST", header: map[string]string{"Accept": jsonCT, "Content-Type": jsonCT, "Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "panic"},
-			body: `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"panic","arguments":{"text":"x"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`,
+			body:       `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"panic","arguments":{"text":"x"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`,
 			wantStatus: 200, wantBodyHas: `"isError":true,"resultType":"complete"`},
 		{name: "after panic still serving", method: "POST", header: map[string]string{"Accept": jsonCT, "Content-Type": jsonCT}, body: ok, wantStatus: 200, wantBodyHas: `"echo":"x"`},
 		{name: "header case", method: "POST", header: map[string]string{"accept": jsonCT, "content-type": jsonCT}, body: ok, wantStatus: 200},
@@ -360,5 +362,49 @@ func TestCORSAroundMiddleware(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("foreign origin through a middleware = %d, want 403 before the middleware", resp.StatusCode)
+	}
+}
+
+// TestMiddlewareRefusals: what a middleware answers in plain text keeps
+// its status and headers and becomes a JSON-RPC error: go-sdk's
+// RequireBearerToken's 401 with its challenge (clients start sign-in on
+// 401 only), a throttling 429 with Retry-After, a 418 of some other kind.
+func TestMiddlewareRefusals(t *testing.T) {
+	noToken := sdkauth.RequireBearerToken(func(context.Context, string, *http.Request) (*sdkauth.TokenInfo, error) {
+		return nil, sdkauth.ErrInvalidToken
+	}, &sdkauth.RequireBearerTokenOptions{ResourceMetadataURL: "https://example.com/.well-known/oauth-protected-resource/mcp"})
+	plain := func(status int, hdr, value string) func(http.Handler) http.Handler {
+		return func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set(hdr, value)
+				http.Error(w, "go away", status)
+			})
+		}
+	}
+	for _, tc := range []struct {
+		name       string
+		middleware func(http.Handler) http.Handler
+		status     int
+		code       int64
+		header     string // a header the answer keeps
+	}{
+		{"RequireBearerToken", noToken, 401, -32600, "Www-Authenticate"},
+		{"throttled", plain(429, "Retry-After", "3"), 429, -32600, "Retry-After"},
+		{"teapot", plain(418, "X-Teapot", "yes"), 418, -32600, "X-Teapot"},
+		{"unavailable", plain(503, "Retry-After", "1"), 503, -32603, "Retry-After"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHandler(newTestServer(t, nil), &Options{Middleware: tc.middleware})
+			req := httptest.NewRequest("POST", "/mcp", strings.NewReader(callBody("echo", echoIn{Text: "x"})))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var e errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != tc.status || e.Error.Code != tc.code || rec.Header().Get(tc.header) == "" ||
+				rec.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("POST = %d %s %q (%s: %q), want %d with JSON-RPC error %d and %s kept",
+					rec.Code, rec.Header().Get("Content-Type"), rec.Body, tc.header, rec.Header().Get(tc.header), tc.status, tc.code, tc.header)
+			}
+		})
 	}
 }

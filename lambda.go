@@ -600,7 +600,10 @@ type messageParams struct {
 }
 
 func (ev *directEvent) request(ctx context.Context) (*http.Request, error) {
-	info := &Request{FrontDoor: DirectInvoke, Event: json.RawMessage(ev.payload)}
+	// aws-lambda-go reuses the payload's buffer for the next invocation;
+	// the event outlives this one in a handler answered for by the
+	// deadline watchdog, or one that keeps it.
+	info := &Request{FrontDoor: DirectInvoke, Event: json.RawMessage(bytes.Clone(ev.payload))}
 	r, err := ev.lh.newRequest(ctx, info, http.MethodPost, ev.lh.path, "", string(ev.payload), false)
 	if err != nil {
 		return nil, err
@@ -655,7 +658,7 @@ func (ev *directEvent) response(rec *recorder) ([]byte, error) {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
 		Error   errorObject     `json:"error"`
-	}{"2.0", msg.ID, errorObject{Code: refusals[classify(rec.status, text)].code, Message: text}}
+	}{"2.0", msg.ID, errorObject{Code: codeFor(rec.status, text), Message: text}}
 	if resp.ID == nil {
 		resp.ID = json.RawMessage("null")
 	}
@@ -696,7 +699,7 @@ func newAgentCoreEvent(lh *lambdaHandler, gatewayName string, payload []byte) (e
 	if !ok || tool == "" {
 		return nil, fmt.Errorf("mcplambda: AgentCore tool name %q is not <target>___<tool>", gatewayName)
 	}
-	args := json.RawMessage(bytes.TrimSpace(payload))
+	args := json.RawMessage(bytes.Clone(bytes.TrimSpace(payload))) // the buffer is reused, see directEvent.request
 	if len(args) == 0 || string(args) == "null" {
 		args = json.RawMessage("{}")
 	}

@@ -62,7 +62,8 @@ func Start(server *mcp.Server, opts *Options) {
 // gracefully, calls Options.Shutdown, and returns nil, or the error that
 // stopped it.
 //
-// Serve does not change server or opts.
+// Serve does not change opts, nor what server answers other than through
+// it (see [NewHandler]).
 func Serve(ctx context.Context, server *mcp.Server, opts *Options) error {
 	o := withDefaults(opts)
 	if o.Logger == nil {

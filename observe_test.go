@@ -144,6 +144,10 @@ func TestFrontDoorIdentity(t *testing.T) {
 		{"authorizer", &Request{Authorizer: map[string]any{"principalId": "p1", "scope": "x"}},
 			&identity.Identity{Principal: "p1", Source: identity.SourceAuthorizer, Scopes: []string{"x"}, Claims: map[string]any{"principalId": "p1", "scope": "x"}}},
 		{"authorizer without principalId", &Request{Authorizer: map[string]any{"sub": "p1"}}, nil},
+		// An HTTP API passes only the context a Lambda authorizer returned.
+		{"HTTP API authorizer context with iss and sub", &Request{Authorizer: map[string]any{"iss": "https://i", "sub": "u", "scope": "a"}},
+			&identity.Identity{Principal: "https://i#u", Source: identity.SourceAuthorizer, Issuer: "https://i", Subject: "u", Scopes: []string{"a"},
+				Claims: map[string]any{"iss": "https://i", "sub": "u", "scope": "a"}}},
 	} {
 		got := frontDoorIdentity(tc.r)
 		if diff := cmp.Diff(tc.want, got); diff != "" {

@@ -63,7 +63,9 @@ type Options struct {
 	// through such a front door: anyone allowed to call
 	// lambda:InvokeFunction can send an event carrying any identity. The
 	// event's identity fields are always readable through
-	// [RequestFromContext]; this only decides whether they count.
+	// [RequestFromContext]; this only decides whether they count. It is
+	// read where events become requests: by [NewLambdaHandler] (and so by
+	// [Serve] and [Start]); [NewHandler] ignores it.
 	TrustFrontDoor bool
 
 	// ResponseStream makes the Lambda handler answer function URL and REST

@@ -20,10 +20,12 @@ import (
 type refusal int
 
 const (
-	refuseParse         refusal = iota // not JSON: syntax, invalid UTF-8, nested too deep
+	refuseOther         refusal = iota // a refusal of some other kind: its status is kept
+	refuseParse                        // not JSON: syntax, invalid UTF-8, nested too deep
 	refuseInvalid                      // JSON, but not an acceptable MCP request
 	refuseUnknownMethod                // a method the server does not have
 	refuseVersion                      // an Mcp-Protocol-Version the server does not speak
+	refuseUnauthorized                 // no or bad credentials (a middleware's 401, with its WWW-Authenticate)
 	refuseForbidden                    // a foreign Origin or Host
 	refuseNotFound                     // another path; an unknown or foreign session
 	refuseMethod                       // an HTTP method other than POST (and DELETE with sessions)
@@ -43,10 +45,12 @@ var refusals = [...]struct {
 	status int
 	code   int64
 }{
+	refuseOther:         {0, 0}, // status kept; -32600 for 4xx, -32603 for 5xx
 	refuseParse:         {http.StatusBadRequest, jsonrpc.CodeParseError},
 	refuseInvalid:       {http.StatusBadRequest, jsonrpc.CodeInvalidRequest},
 	refuseUnknownMethod: {http.StatusBadRequest, jsonrpc.CodeMethodNotFound},
 	refuseVersion:       {http.StatusBadRequest, mcp.CodeUnsupportedProtocolVersion},
+	refuseUnauthorized:  {http.StatusUnauthorized, jsonrpc.CodeInvalidRequest},
 	refuseForbidden:     {http.StatusForbidden, jsonrpc.CodeInvalidRequest},
 	refuseNotFound:      {http.StatusNotFound, jsonrpc.CodeInvalidRequest},
 	refuseMethod:        {http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest},
@@ -89,7 +93,17 @@ func refuse(w http.ResponseWriter, kind refusal, msg string) {
 // refuseWith is refuse with the request's id (nil: unknown) and the
 // error's data member.
 func refuseWith(w http.ResponseWriter, kind refusal, msg string, id json.RawMessage, data any) {
-	r := refusals[kind]
+	refuseStatus(w, refusals[kind].status, refusals[kind].code, msg, id, data)
+}
+
+// refuseStatus writes the JSON-RPC error; only refuseWith and
+// refusalWriter.finish call it. Headers already set (WWW-Authenticate,
+// Retry-After, CORS) are kept.
+func refuseStatus(w http.ResponseWriter, status int, code int64, msg string, id json.RawMessage, data any) {
+	r := struct {
+		status int
+		code   int64
+	}{status, code}
 	var rid any
 	if id != nil {
 		rid = id
@@ -103,10 +117,12 @@ func refuseWith(w http.ResponseWriter, kind refusal, msg string, id json.RawMess
 	w.Write(b)
 }
 
-// classify puts a plain-text refusal by go-sdk (http.Error) into its
-// category, from its status and message.
+// classify puts a plain-text refusal (go-sdk's, or a middleware's
+// http.Error) into its category, from its status and message.
 func classify(status int, msg string) refusal {
 	switch status {
+	case http.StatusUnauthorized:
+		return refuseUnauthorized
 	case http.StatusBadRequest:
 		switch {
 		case strings.Contains(msg, "Unsupported protocol version"):
@@ -129,13 +145,21 @@ func classify(status int, msg string) refusal {
 		return refuseMediaType
 	case http.StatusServiceUnavailable:
 		return refuseUnavailable
-	case http.StatusGatewayTimeout:
-		return refuseTimeout
-	}
-	if status >= 500 {
+	case http.StatusInternalServerError:
 		return refuseInternal
 	}
-	return refuseInvalid
+	return refuseOther
+}
+
+// codeFor is the JSON-RPC code of a refusal with status and msg.
+func codeFor(status int, msg string) int64 {
+	if k := classify(status, msg); k != refuseOther {
+		return refusals[k].code
+	}
+	if status >= 500 {
+		return jsonrpc.CodeInternalError
+	}
+	return jsonrpc.CodeInvalidRequest
 }
 
 // errNotHandled is the message of go-sdk's error for an unknown method
@@ -226,11 +250,14 @@ func (w *refusalWriter) finish() {
 		json.Unmarshal(w.msg, &req)
 	}
 	kind := classify(w.refused, msg)
-	var data any
-	if kind == refuseVersion {
-		data = versionData(w.r, msg)
+	switch kind {
+	case refuseVersion:
+		refuseWith(w.ResponseWriter, kind, msg, req.ID, versionData(w.r, msg))
+	case refuseOther:
+		refuseStatus(w.ResponseWriter, w.refused, codeFor(w.refused, msg), msg, req.ID, nil)
+	default:
+		refuseWith(w.ResponseWriter, kind, msg, req.ID, nil)
 	}
-	refuseWith(w.ResponseWriter, kind, msg, req.ID, data)
 }
 
 type refusalKey struct{}

@@ -400,7 +400,7 @@ func TestUnreachable(t *testing.T) {
 	}
 
 	// Behind a buffered front door.
-	lh := NewLambdaHandler(NewHandler(askServer(), &Options{Sessions: state.NewMemory(nil), TrustFrontDoor: true}), &Options{ResponseStream: true})
+	lh := NewLambdaHandler(NewHandler(askServer(), &Options{Sessions: state.NewMemory(nil)}), &Options{ResponseStream: true, TrustFrontDoor: true})
 	hdr := http.Header{"Accept": {"application/json, text/event-stream"}, "Content-Type": {"application/json"}, "Mcp-Protocol-Version": {"2025-11-25"}}
 	for _, door := range []string{"httpapi", "alb"} {
 		t.Run(door, func(t *testing.T) {

@@ -327,8 +327,9 @@ func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mc
 		return
 	}
 	// The transport answers in SSE; a client that accepts only JSON gets
-	// the JSON-RPC response of the stream (notifications are dropped, as
-	// go-sdk's JSON mode does).
+	// the JSON-RPC response of the stream, or for a batch (2025-03-26) the
+	// array of its responses (notifications are dropped, as go-sdk's JSON
+	// mode does).
 	buf := &bufferedResponse{header: http.Header{}}
 	t.ServeHTTP(buf, r)
 	for k, v := range buf.header {
@@ -339,7 +340,12 @@ func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mc
 		w.Write(buf.body.Bytes())
 		return
 	}
-	resp := lastResponse(buf.body.Bytes())
+	var resp []byte
+	if rs := responses(buf.body.Bytes()); len(rs) > 0 && isBatch(r) {
+		resp = append(append([]byte("["), bytes.Join(rs, []byte(","))...), ']')
+	} else if len(rs) > 0 {
+		resp = rs[len(rs)-1]
+	}
 	w.Header().Del("Connection")
 	w.Header().Set("Content-Type", "application/json")
 	if resp == nil {
@@ -348,6 +354,13 @@ func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mc
 	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(resp)
+}
+
+// isBatch reports whether r's body (as read by the handler) is a JSON-RPC
+// batch.
+func isBatch(r *http.Request) bool {
+	s, ok := r.Context().Value(servedKey{}).(*served)
+	return ok && bytes.HasPrefix(bytes.TrimSpace(s.body), []byte("["))
 }
 
 func (s *sessions) hostAllowed(r *http.Request) bool {
@@ -405,10 +418,10 @@ func (b *bufferedResponse) status() int {
 	return b.code
 }
 
-// lastResponse returns the data of the last SSE event in stream that is
-// a JSON-RPC response (it has an id and a result or an error).
-func lastResponse(stream []byte) []byte {
-	var last []byte
+// responses returns the data of the SSE events in stream that are
+// JSON-RPC responses (they have an id and a result or an error), in order.
+func responses(stream []byte) [][]byte {
+	var out [][]byte
 	var data bytes.Buffer
 	flush := func() {
 		if data.Len() == 0 {
@@ -420,7 +433,7 @@ func lastResponse(stream []byte) []byte {
 			Error  json.RawMessage `json:"error"`
 		}
 		if json.Unmarshal(data.Bytes(), &m) == nil && m.ID != nil && (m.Result != nil || m.Error != nil) {
-			last = append([]byte(nil), data.Bytes()...)
+			out = append(out, bytes.Clone(data.Bytes()))
 		}
 		data.Reset()
 	}
@@ -440,5 +453,14 @@ func lastResponse(stream []byte) []byte {
 		}
 	}
 	flush()
-	return last
+	return out
+}
+
+// lastResponse returns the last JSON-RPC response of stream, or nil.
+func lastResponse(stream []byte) []byte {
+	rs := responses(stream)
+	if len(rs) == 0 {
+		return nil
+	}
+	return rs[len(rs)-1]
 }

@@ -2,6 +2,7 @@ package mcplambda
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -108,5 +109,44 @@ func TestSessionsDirectInvokeStateless(t *testing.T) {
 	out, err := lh.Invoke(context.Background(), []byte(callBody("echo", echoIn{Text: "direct"})))
 	if err != nil || !strings.Contains(string(out), `"echo":"direct"`) {
 		t.Errorf("direct invoke in stateful mode = %s, %v; want the tool result", out, err)
+	}
+}
+
+// TestSessionBatchJSON: a 2025-03-26 client that accepts only JSON gets
+// every response of a batch, as an array.
+func TestSessionBatchJSON(t *testing.T) {
+	srv := httptest.NewServer(NewHandler(newTestServer(t, nil), &Options{Sessions: state.NewMemory(nil)}))
+	defer srv.Close()
+	post := func(sid, body string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		if sid != "" {
+			req.Header.Set("Mcp-Session-Id", sid)
+			req.Header.Set("Mcp-Protocol-Version", "2025-03-26")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, _ := post("", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`)
+	sid := resp.Header.Get("Mcp-Session-Id")
+	if sid == "" {
+		t.Fatal("no session")
+	}
+	resp, body := post(sid, `[{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":3,"method":"ping"}]`)
+	var got []struct {
+		ID int `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != 200 || len(got) != 2 {
+		t.Fatalf("batch of two pings = %d %s, want an array of both responses", resp.StatusCode, body)
+	}
+	if ids := []int{got[0].ID, got[1].ID}; !(ids[0] == 2 && ids[1] == 3 || ids[0] == 3 && ids[1] == 2) {
+		t.Errorf("batch response ids = %v, want 2 and 3", ids)
 	}
 }

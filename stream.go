@@ -1,6 +1,7 @@
 package mcplambda
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,23 +43,22 @@ func serveStream(h http.Handler, r *http.Request, logger *slog.Logger, done, onW
 		}
 	}
 	hr := r
+	var watchdog *time.Timer
 	if deadline, ok := r.Context().Deadline(); ok {
 		margin := deadlineMargin(time.Until(deadline))
 		hr = r.WithContext(withHandlerDeadline(r.Context(), deadline.Add(-margin)))
-		watchdog := time.AfterFunc(time.Until(deadline.Add(-margin/2)), func() {
+		watchdog = time.AfterFunc(time.Until(deadline.Add(-margin/2)), func() {
 			logger.ErrorContext(r.Context(), "mcplambda: the request did not finish before the function's timeout; answered with an error")
 			finish()
-			sw.timeout(requestID(r), timeoutMessage(r.Context(), ""))
+			sw.end(refuseTimeout, requestID(r), timeoutMessage(r.Context(), ""))
 		})
-		inner := finish
-		finish = func() {
-			watchdog.Stop()
-			inner()
-		}
 	}
 	go func() {
 		defer func() {
 			v := recover()
+			if watchdog != nil {
+				watchdog.Stop()
+			}
 			if v != nil {
 				logger.ErrorContext(r.Context(), "mcplambda: recovered panic in a streamed response", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			}
@@ -66,8 +66,7 @@ func serveStream(h http.Handler, r *http.Request, logger *slog.Logger, done, onW
 			// response ends: Lambda may freeze the process right after.
 			finish()
 			if v != nil {
-				sw.WriteHeader(http.StatusInternalServerError)
-				pw.CloseWithError(io.ErrUnexpectedEOF)
+				sw.end(refuseInternal, requestID(r), "internal error; see the function log")
 				return
 			}
 			sw.WriteHeader(http.StatusOK)
@@ -117,8 +116,8 @@ type streamWriter struct {
 	status   int
 	snapshot http.Header // header as of WriteHeader
 
-	mu      sync.Mutex // serializes writes with timeout
-	expired bool       // guarded by mu: answered for by timeout
+	mu      sync.Mutex
+	expired bool // guarded by mu: ended by end, what the handler writes is dropped
 }
 
 func (sw *streamWriter) Header() http.Header { return sw.header }
@@ -134,12 +133,12 @@ func (sw *streamWriter) WriteHeader(status int) {
 func (sw *streamWriter) Write(p []byte) (int, error) {
 	sw.WriteHeader(http.StatusOK)
 	sw.mu.Lock()
-	if sw.expired {
-		sw.mu.Unlock()
+	expired := sw.expired
+	sw.mu.Unlock()
+	if expired {
 		return 0, io.ErrClosedPipe
 	}
 	n, err := sw.pw.Write(p)
-	sw.mu.Unlock()
 	if sw.onWrite != nil {
 		sw.onWrite()
 	}
@@ -150,32 +149,43 @@ func (sw *streamWriter) Write(p []byte) (int, error) {
 // every Write reaches the runtime through the pipe.
 func (sw *streamWriter) Flush() { sw.WriteHeader(http.StatusOK) }
 
-// timeout ends the response with a JSON-RPC error for the request whose
-// id is id: the whole response if nothing was sent yet, else an SSE event
-// after what was (a JSON response cut short just ends).
-func (sw *streamWriter) timeout(id json.RawMessage, msg string) {
+// end ends the response with a JSON-RPC error of kind for the request
+// whose id is id, instead of whatever the handler still writes: the whole
+// response if nothing was sent yet, else an SSE event after what was (a
+// JSON response cut short just ends). A handler's write blocked on a
+// stalled reader does not hold it up for long: the error is written by a
+// goroutine of its own, and the pipe is closed after it.
+func (sw *streamWriter) end(kind refusal, id json.RawMessage, msg string) {
 	sw.mu.Lock()
-	defer sw.mu.Unlock()
 	if sw.expired {
+		sw.mu.Unlock()
 		return
 	}
 	sw.expired = true
-	var committed bool
+	sw.mu.Unlock()
 	sw.once.Do(func() {}) // nothing sent yet: commit the error below instead
+	committed := true
 	select {
 	case <-sw.ready:
-		committed = true
 	default:
+		committed = false
 	}
 	rec := newRecorder()
-	refuseWith(rec, refuseTimeout, msg, id, nil)
-	if !committed {
+	refuseWith(rec, kind, msg, id, nil)
+	var out []byte
+	switch {
+	case !committed:
 		sw.status, sw.snapshot = rec.status, rec.header.Clone()
 		close(sw.ready)
-		sw.pw.Write(rec.body.Bytes())
-	} else if strings.HasPrefix(sw.snapshot.Get("Content-Type"), "text/event-stream") {
-		fmt.Fprintf(sw.pw, "event: message\ndata: %s\n\n", rec.body.Bytes())
+		out = bytes.Clone(rec.body.Bytes())
+	case strings.HasPrefix(sw.snapshot.Get("Content-Type"), "text/event-stream"):
+		out = fmt.Appendf(nil, "event: message\ndata: %s\n\n", rec.body.Bytes())
 	}
 	rec.release()
-	sw.pw.Close()
+	go func() {
+		if len(out) > 0 {
+			sw.pw.Write(out)
+		}
+		sw.pw.Close()
+	}()
 }

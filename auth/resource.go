@@ -379,6 +379,10 @@ func (rs *ResourceServer) verifyBearer(r *http.Request) (*sdkauth.TokenInfo, int
 	switch {
 	case err == nil && ti == nil:
 		err = errors.New("verifier returned no token info")
+	case err == nil && ti.UserID == "":
+		// Callers keyed by "" would share sessions, tasks and state.
+		rs.logger.ErrorContext(r.Context(), "auth: the token verifier returned no user id (TokenInfo.UserID); refusing the request")
+		return nil, http.StatusInternalServerError, &challenge{description: "token verification failed"}
 	case err == nil:
 		// JWTVerifier checks expiry with its own clock skew; other
 		// verifiers get go-sdk's strict check.

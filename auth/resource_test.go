@@ -452,6 +452,8 @@ func TestCustomVerifier(t *testing.T) {
 		"good":      {UserID: "user-1", Scopes: []string{"mcp:tools"}, Expiration: time.Now().Add(time.Hour)},
 		"expired":   {UserID: "user-1", Scopes: []string{"mcp:tools"}, Expiration: time.Now().Add(-time.Second)},
 		"no-expiry": {UserID: "user-1", Scopes: []string{"mcp:tools"}},
+		// Callers without a user id would all be one principal, "".
+		"no-user": {Scopes: []string{"mcp:tools"}, Expiration: time.Now().Add(time.Hour)},
 	}
 	verify := func(_ context.Context, token string, _ *http.Request) (*sdkauth.TokenInfo, error) {
 		switch token {
@@ -476,6 +478,7 @@ func TestCustomVerifier(t *testing.T) {
 		{"unknown", 401},
 		{"expired", 401},
 		{"no-expiry", 401},
+		{"no-user", 500},
 		{"oauth-error", 400},
 		{"broken", 500},
 	} {

@@ -72,7 +72,7 @@ type JWTOptions struct {
 
 	// RequireAccessTokenType, if set, accepts only tokens whose JOSE
 	// header says they are access tokens: typ "at+jwt" (RFC 9068). Set it
-	// for issuers that set it, such as package auth/server's; others
+	// for issuers that set it, such as package auth/authserver's; others
 	// (Amazon Cognito among them) send no typ or "JWT". Whether set or
 	// not, a token whose typ names another kind of token (an ID token, a
 	// logout token, a DPoP proof, ...) is refused.

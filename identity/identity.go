@@ -135,6 +135,11 @@ func FrontDoor(ctx context.Context) (*Identity, bool) {
 // of a verified bearer token, else the trusted front-door identity, else
 // none (see the package documentation). It works in HTTP middleware after
 // the authentication and in MCP tool, prompt and resource handlers.
+//
+// A verified token that names no user (a go-sdk TokenInfo without
+// UserID) makes the caller anonymous: the front door is not asked then,
+// so that the token's grants and another identity never mix. Package
+// auth's ResourceServer refuses such tokens.
 func FromContext(ctx context.Context) (*Identity, bool) {
 	if ti := sdkauth.TokenInfoFromContext(ctx); ti != nil {
 		if id, ok := ti.Extra[TokenInfoKey].(*Identity); ok && id.Principal != "" {
@@ -143,6 +148,7 @@ func FromContext(ctx context.Context) (*Identity, bool) {
 		if ti.UserID != "" {
 			return &Identity{Principal: ti.UserID, Source: SourceBearer, Scopes: ti.Scopes, Claims: ti.Extra}, true
 		}
+		return nil, false
 	}
 	return FrontDoor(ctx)
 }

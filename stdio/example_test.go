@@ -25,8 +25,9 @@ func ExampleNewProxy() {
 	}
 	defer p.Close()
 
-	// p.Handler (rather than mcplambda.NewHandler(p.Server(), nil)) lets
-	// forwarded calls see the invocation's deadline.
+	// Forwarded calls see the request's deadline (in Lambda, the
+	// invocation's). mcplambda.Start(p.Server(), nil) would serve it the
+	// way it runs where it is; here, the Lambda handler alone:
 	h := mcplambda.NewLambdaHandler(mcplambda.NewHandler(p.Server(), nil), nil)
 	_ = h // lambda.Start(h)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,12 +39,29 @@ func (r *remote) authorizationCode() (sdkauth.OAuthHandler, error) {
 	r.ln = ln
 	redirect := "http://" + ln.Addr().String() + "/callback"
 	results := make(chan *sdkauth.AuthorizationResult, 1)
+	// The state of the sign-in in progress: only its redirect is taken, so
+	// that a web page guessing the port cannot get a result in first.
+	var stateMu sync.Mutex
+	var wantState string
 	r.srv = &http.Server{Handler: loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path != "/callback" {
 			http.NotFound(w, req)
 			return
 		}
+		// The authorization server's redirect is a top-level navigation,
+		// which carries no Origin; a script on a page would send one.
+		if req.Header.Get("Origin") != "" {
+			http.Error(w, "cross-origin requests are refused", http.StatusForbidden)
+			return
+		}
 		q := req.URL.Query()
+		stateMu.Lock()
+		expected := wantState
+		stateMu.Unlock()
+		if expected == "" || q.Get("state") != expected {
+			http.Error(w, "no sign-in in progress with this state", http.StatusBadRequest)
+			return
+		}
 		if e := q.Get("error"); e != "" {
 			http.Error(w, "Sign-in failed: "+e+" "+q.Get("error_description"), http.StatusBadRequest)
 		} else {
@@ -60,6 +78,11 @@ func (r *remote) authorizationCode() (sdkauth.OAuthHandler, error) {
 		select {
 		case <-results:
 		default:
+		}
+		if u, err := url.Parse(args.URL); err == nil {
+			stateMu.Lock()
+			wantState = u.Query().Get("state")
+			stateMu.Unlock()
 		}
 		fmt.Fprintf(r.stderr, "mcplambda: to sign in, open this URL in a browser:\n%s\n", args.URL)
 		if r.cmd == "proxy" && !cfg.noBrowser {
