@@ -85,10 +85,10 @@ func NewMetrics(w io.Writer, opts *MetricsOptions) *Metrics {
 		o.MaxNames = 100
 	}
 	m := &Metrics{
-		w:         w,
-		namespace: o.Namespace,
-		dims:      []string{"Service"},
-		dimValues: map[string]string{"Service": o.Service},
+		w:            w,
+		namespace:    o.Namespace,
+		dims:         []string{"Service"},
+		dimValues:    map[string]string{"Service": o.Service},
 		maxNames:     o.MaxNames,
 		names:        make(map[string]bool),
 		backendNames: make(map[string]bool),

@@ -247,12 +247,12 @@ type Proxy struct {
 	server      *mcp.Server
 	remotes     []*remote
 	byPrefix    map[string]*remote
-	unprefixed  *remote // the backend without a prefix, if any
-	transparent bool    // one backend, no prefix, no filter: lists pass through
+	unprefixed  *remote             // the backend without a prefix, if any
+	transparent bool                // one backend, no prefix, no filter: lists pass through
 	impl        *mcp.Implementation // Options.Implementation or its default
 	serverImpl  *mcp.Implementation // the local server's: impl, or the proxy's own when transparent
 
-	mu     sync.Mutex // guards the fields below
+	mu     sync.Mutex       // guards the fields below
 	calls  map[string]*call // forwarded requests in flight, by the proxy's progress token
 	seq    int64
 	levels map[*mcp.ServerSession]mcp.LoggingLevel // set by older local clients with logging/setLevel
