@@ -12,6 +12,7 @@
 //	build    cross-compile a package into a reproducible Lambda deployment zip or the stdio layer
 //	call     call an MCP server: list and call its tools, resources and prompts
 //	proxy    serve a remote MCP server (SigV4, OAuth, Lambda Invoke API) to local clients over stdio
+//	gateway  serve the MCP servers a configuration file names as one endpoint, in Lambda or locally
 //	init     write a new MCP server module: main.go, a test, go.mod with the mcplambda tool, a CDK app
 //	version  print the version of mcplambda (also: mcplambda --version)
 //
@@ -389,7 +390,11 @@ func main() {
 		stop()
 	}()
 	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	err := m.Run(ctx, os.Args[1:])
+	args := os.Args[1:]
+	if a, ok := bootstrapArgs(); ok {
+		args = a // the bootstrap of a gateway function (mcplambda build --config)
+	}
+	err := m.Run(ctx, args)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -455,6 +460,8 @@ var commands = []struct {
 		func(m *Main) command { return &CallCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"proxy", "serve a remote MCP server (SigV4, OAuth, Lambda Invoke API) to local clients over stdio",
 		func(m *Main) command { return &ProxyCommand{Stdin: m.Stdin, Stdout: m.Stdout, Stderr: m.Stderr} }},
+	{"gateway", "serve the MCP servers a configuration file names as one endpoint, in Lambda or locally",
+		func(m *Main) command { return &GatewayCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"init", "write a new MCP server module: main.go, a test, go.mod with the mcplambda tool, a CDK app",
 		func(m *Main) command { return &InitCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"version", "print the version of mcplambda",
