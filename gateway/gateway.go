@@ -423,7 +423,6 @@ func toolFilter(allow, deny []string) func(string) bool {
 	}
 }
 
-
 // newResourceServer returns the resource server of cfg.Auth.
 func newResourceServer(ctx context.Context, cfg *Config, logger *slog.Logger) (*auth.ResourceServer, error) {
 	a := cfg.Auth

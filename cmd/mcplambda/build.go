@@ -66,10 +66,10 @@ var zipTime = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // buildConfig is the parsed command line of build.
 type buildConfig struct {
-	arch  string
-	out   string
-	name  string
-	tags  string
+	arch   string
+	out    string
+	name   string
+	tags   string
 	layer  bool
 	config string // --config: a gateway function
 	json   bool

@@ -139,7 +139,7 @@ func (c *GatewayCommand) check(conf *gateway.Config, asJSON bool, stderr io.Writ
 			Target string       `json:"target"`
 		}
 		out := struct {
-			Backends []backend      `json:"backends"`
+			Backends []backend       `json:"backends"`
 			Grants   *gateway.Grants `json:"grants"`
 		}{Grants: grants}
 		for _, b := range conf.Backends {
