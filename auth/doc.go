@@ -55,4 +55,10 @@
 //
 // The Lambda authorizer in examples/authorizer uses the same verifier for
 // API Gateway REST APIs.
+//
+// When the identity provider cannot register MCP clients (Amazon Cognito
+// supports neither Dynamic Client Registration nor Client ID Metadata
+// Documents), package auth/authserver is an authorization server that
+// sits in front of it, in the same function; its tokens are verified by a
+// plain JWTVerifier.
 package auth

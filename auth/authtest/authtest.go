@@ -11,6 +11,14 @@
 // browser: the authorization endpoint grants at once, redirecting with a
 // code.
 //
+// It is also an OpenID Connect provider, the upstream identity provider of
+// package auth/authserver in tests: with [IssuerOptions].ClientSecret its
+// client is confidential, and an authorization request with scope
+// "openid" gets an ID token (with the request's nonce, an email address
+// and whatever [IssuerOptions].IDTokenClaims adds) and needs no resource.
+// [Browser] plays the user's browser through such sign-ins, consent pages
+// included.
+//
 //	iss := authtest.NewIssuer(nil)
 //	defer iss.Close()
 //	token := iss.Token("alice", "https://mcp.example.com/mcp", "mcp")
@@ -50,6 +58,20 @@ type IssuerOptions struct {
 	Scopes []string
 	// TokenLifetime is the lifetime of issued tokens. If zero, one hour.
 	TokenLifetime time.Duration
+	// ClientSecret, if set, makes the client confidential: the token
+	// endpoint requires this secret, sent with HTTP Basic authentication
+	// (client_secret_basic) or in the form (client_secret_post). If empty,
+	// the client is public.
+	ClientSecret string
+	// Subject is the sub of the one user who signs in with the
+	// authorization code flow. If empty, "user".
+	Subject string
+	// IDTokenClaims, if set, may change the claims of each ID token
+	// before it is signed (add groups, mark the email unverified, tamper
+	// with the nonce, ...). By default an ID token has iss, sub, aud (the
+	// client id), iat, exp, auth_time, the request's nonce, and email
+	// SUBJECT@example.com with email_verified true.
+	IDTokenClaims func(claims map[string]any)
 }
 
 // Issuer is a local token issuer. Its methods are safe for concurrent use.
@@ -61,6 +83,9 @@ type Issuer struct {
 	// Set at construction.
 	srv      *httptest.Server
 	clientID string
+	secret   string
+	subject  string
+	idClaims func(map[string]any)
 	scopes   []string
 	lifetime time.Duration
 
@@ -75,7 +100,7 @@ type Issuer struct {
 }
 
 type grant struct {
-	challenge, redirectURI, resource, scope, subject string
+	challenge, redirectURI, resource, scope, subject, nonce string
 }
 
 // NewIssuer starts an issuer on a loopback port. Close it when done.
@@ -86,12 +111,18 @@ func NewIssuer(opts *IssuerOptions) *Issuer {
 	}
 	iss := &Issuer{
 		clientID: o.ClientID,
+		secret:   o.ClientSecret,
+		subject:  o.Subject,
+		idClaims: o.IDTokenClaims,
 		scopes:   slices.Clone(o.Scopes),
 		lifetime: o.TokenLifetime,
 		codes:    make(map[string]grant),
 	}
 	if iss.clientID == "" {
 		iss.clientID = "mcp-client"
+	}
+	if iss.subject == "" {
+		iss.subject = "user"
 	}
 	if iss.lifetime == 0 {
 		iss.lifetime = time.Hour
@@ -114,8 +145,11 @@ func (iss *Issuer) Close() { iss.srv.Close() }
 // JWKSURL returns the URL of the issuer's key set.
 func (iss *Issuer) JWKSURL() string { return iss.URL + "/jwks" }
 
-// ClientID returns the public client id of the authorization code flow.
+// ClientID returns the client id of the authorization code flow.
 func (iss *Issuer) ClientID() string { return iss.clientID }
+
+// ClientSecret returns the client's secret; empty for a public client.
+func (iss *Issuer) ClientSecret() string { return iss.secret }
 
 // JWKSFetches returns how many times the key set has been fetched.
 func (iss *Issuer) JWKSFetches() int {
@@ -195,6 +229,10 @@ func (iss *Issuer) Token(subject, audience string, scopes ...string) string {
 }
 
 func (iss *Issuer) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	authMethods := []string{"none"}
+	if iss.secret != "" {
+		authMethods = []string{"client_secret_basic", "client_secret_post"}
+	}
 	meta := map[string]any{
 		"issuer":                                iss.URL,
 		"jwks_uri":                              iss.JWKSURL(),
@@ -203,9 +241,11 @@ func (iss *Issuer) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		"response_types_supported":              []string{"code"},
 		"grant_types_supported":                 []string{"authorization_code"},
 		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"none"},
+		"token_endpoint_auth_methods_supported": authMethods,
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
+		// RFC 9207: authorization responses carry iss.
+		"authorization_response_iss_parameter_supported": true,
 	}
 	if len(iss.scopes) > 0 {
 		meta["scopes_supported"] = iss.scopes
@@ -231,9 +271,12 @@ func (iss *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 }
 
-// serveAuthorize grants at once: there is one user, "user", and no consent.
+// serveAuthorize grants at once: there is one user (IssuerOptions.Subject)
+// and no consent. A request with scope openid (an OpenID Connect sign-in)
+// needs no resource.
 func (iss *Issuer) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	openid := slices.Contains(strings.Fields(q.Get("scope")), "openid")
 	redirect, err := url.Parse(q.Get("redirect_uri"))
 	switch {
 	case q.Get("client_id") != iss.clientID:
@@ -248,13 +291,13 @@ func (iss *Issuer) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	case q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
 		http.Error(w, "PKCE with S256 is required", http.StatusBadRequest)
 		return
-	case q.Get("resource") == "":
+	case q.Get("resource") == "" && !openid:
 		http.Error(w, "resource (RFC 8707) is required", http.StatusBadRequest)
 		return
 	}
 	var scopes []string
 	for s := range strings.FieldsSeq(q.Get("scope")) {
-		if len(iss.scopes) == 0 || slices.Contains(iss.scopes, s) {
+		if len(iss.scopes) == 0 || slices.Contains(iss.scopes, s) || s == "openid" {
 			scopes = append(scopes, s)
 		}
 	}
@@ -266,12 +309,14 @@ func (iss *Issuer) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		redirectURI: redirect.String(),
 		resource:    q.Get("resource"),
 		scope:       strings.Join(scopes, " "),
-		subject:     "user",
+		subject:     iss.subject,
+		nonce:       q.Get("nonce"),
 	}
 	iss.mu.Unlock()
 	rq := redirect.Query()
 	rq.Set("code", code)
 	rq.Set("state", q.Get("state"))
+	rq.Set("iss", iss.URL)
 	redirect.RawQuery = rq.Encode()
 	http.Redirect(w, r, redirect.String(), http.StatusFound)
 }
@@ -286,14 +331,15 @@ func (iss *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "unsupported_grant_type", "only authorization_code")
 		return
 	}
-	clientID := f.Get("client_id")
-	if user, _, ok := r.BasicAuth(); ok {
+	clientID, secret := f.Get("client_id"), f.Get("client_secret")
+	if user, pass, ok := r.BasicAuth(); ok {
 		clientID, _ = url.QueryUnescape(user)
+		secret, _ = url.QueryUnescape(pass)
 	}
-	if clientID != iss.clientID {
+	if clientID != iss.clientID || (iss.secret != "" && secret != iss.secret) {
 		// Checked before the code is used up: oauth2 clients retry with
 		// the client id in the body after trying Basic authentication.
-		oauthError(w, "invalid_client", "unknown client_id")
+		oauthError(w, "invalid_client", "unknown client_id or wrong secret")
 		return
 	}
 	iss.mu.Lock()
@@ -319,13 +365,49 @@ func (iss *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	if g.scope != "" {
 		scopes = strings.Fields(g.scope)
 	}
-	token := iss.Token(g.subject, g.resource, scopes...)
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": token,
+	audience := g.resource
+	if audience == "" {
+		audience = iss.clientID
+	}
+	resp := map[string]any{
+		"access_token": iss.Token(g.subject, audience, scopes...),
 		"token_type":   "Bearer",
 		"expires_in":   int(iss.lifetime.Seconds()),
 		"scope":        g.scope,
-	})
+	}
+	if slices.Contains(scopes, "openid") {
+		resp["id_token"] = iss.idToken(g)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// idToken returns the OpenID Connect ID token of a grant.
+func (iss *Issuer) idToken(g grant) string {
+	now := time.Now()
+	c := jwt.MapClaims{
+		"iss":            iss.URL,
+		"sub":            g.subject,
+		"aud":            iss.clientID,
+		"iat":            now.Unix(),
+		"exp":            now.Add(iss.lifetime).Unix(),
+		"auth_time":      now.Unix(),
+		"email":          g.subject + "@example.com",
+		"email_verified": true,
+	}
+	if g.nonce != "" {
+		c["nonce"] = g.nonce
+	}
+	if iss.idClaims != nil {
+		iss.idClaims(c)
+	}
+	key, kid := iss.Key()
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	t.Header["kid"] = kid
+	s, err := t.SignedString(key)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 func oauthError(w http.ResponseWriter, code, desc string) {

@@ -134,24 +134,15 @@ Flags:
 func (c *BuildCommand) parse(args []string) (*buildConfig, error) {
 	cfg := &buildConfig{arch: "arm64"}
 	set := c.flagSet(cfg)
-	parse := func(args []string) error {
-		err := set.Parse(args)
-		if err == nil || errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err: fmt.Errorf("build: %w", err), hint: buildHint}
-	}
-	if err := parse(args); err != nil {
+	operands, err := parseInterspersed(set, "build", buildHint, args)
+	if err != nil {
 		return nil, err
 	}
-	if set.NArg() > 0 {
-		cfg.pkg = set.Arg(0)
-		if err := parse(set.Args()[1:]); err != nil {
-			return nil, err
-		}
-		if set.NArg() > 0 {
-			return nil, usagef(buildHint, "build: unexpected argument %q after PACKAGE: build takes one package", set.Arg(0))
-		}
+	if len(operands) > 1 {
+		return nil, usagef(buildHint, "build: unexpected argument %q after PACKAGE: build takes one package", operands[1])
+	}
+	if len(operands) == 1 {
+		cfg.pkg = operands[0]
 	}
 	switch {
 	case cfg.layer && cfg.config != "":

@@ -101,24 +101,9 @@ var commandOperands = map[string]int{
 func (c *CallCommand) parse(args []string) (*callConfig, error) {
 	cfg := &callConfig{}
 	set := c.flagSet(cfg)
-	var pos []string
-	for {
-		if err := set.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err: fmt.Errorf("call: %w", err), hint: callHint}
-		}
-		if set.NArg() == 0 {
-			break
-		}
-		// After "--", everything is an operand.
-		if consumed := len(args) - set.NArg(); consumed > 0 && args[consumed-1] == "--" {
-			pos = append(pos, set.Args()...)
-			break
-		}
-		pos = append(pos, set.Arg(0))
-		args = set.Args()[1:]
+	pos, err := parseInterspersed(set, "call", callHint, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) < 2 {
 		return nil, usagef(callHint, "call: want TARGET and COMMAND, e.g. mcplambda call http://127.0.0.1:8080/mcp tools")

@@ -103,25 +103,16 @@ Flags:
 func (c *InitCommand) parse(args []string) (*initConfig, error) {
 	cfg := &initConfig{}
 	set := c.flagSet(cfg)
-	parse := func(args []string) error {
-		err := set.Parse(args)
-		if err == nil || errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err: fmt.Errorf("init: %w", err), hint: initHint}
-	}
-	if err := parse(args); err != nil {
+	operands, err := parseInterspersed(set, "init", initHint, args)
+	if err != nil {
 		return nil, err
 	}
+	if len(operands) > 1 {
+		return nil, usagef(initHint, "init: unexpected argument %q after DIR", operands[1])
+	}
 	cfg.dir = "."
-	if set.NArg() > 0 {
-		cfg.dir = set.Arg(0)
-		if err := parse(set.Args()[1:]); err != nil {
-			return nil, err
-		}
-		if set.NArg() > 0 {
-			return nil, usagef(initHint, "init: unexpected argument %q after DIR", set.Arg(0))
-		}
+	if len(operands) == 1 {
+		cfg.dir = operands[0]
 	}
 	if cfg.name == "" {
 		cfg.name = defaultName(cfg.dir)

@@ -108,7 +108,7 @@ func TestInit(t *testing.T) {
 		t.Fatalf("mcplambda build %s from another directory: %v\n%s", dir, err, buildErr.String())
 	}
 	var res buildResult
-	if err := json.Unmarshal(buildOut.Bytes(), &res); err != nil || res.Zip != filepath.Join(out, "hello-mcp.zip") {
+	if err := json.Unmarshal(buildOut.Bytes(), &res); err != nil || res.Zip != filepath.Join(out, "hello-mcp-arm64.zip") {
 		t.Errorf("build result %s (%v)", buildOut.String(), err)
 	}
 

@@ -374,6 +374,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -425,6 +426,30 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
+
+// parseInterspersed parses args with set, letting flags come before,
+// between and after the operands, which it returns; after "--" everything
+// is an operand. A bad flag is a [usageError] with hint, prefixed with the
+// command's name; -h is flag.ErrHelp.
+func parseInterspersed(set *flag.FlagSet, command, hint string, args []string) ([]string, error) {
+	var operands []string
+	for {
+		if err := set.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &usageError{err: fmt.Errorf("%s: %w", command, err), hint: hint}
+		}
+		if set.NArg() == 0 {
+			return operands, nil
+		}
+		if consumed := len(args) - set.NArg(); consumed > 0 && args[consumed-1] == "--" {
+			return append(operands, set.Args()...), nil
+		}
+		operands = append(operands, set.Arg(0))
+		args = set.Args()[1:]
+	}
+}
 
 // usagef returns a [usageError] with the given hint.
 func usagef(hint, format string, args ...any) error {

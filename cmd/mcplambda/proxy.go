@@ -77,26 +77,17 @@ Flags:
 func (c *ProxyCommand) parse(args []string) (*proxyConfig, error) {
 	cfg := &proxyConfig{}
 	set := c.flagSet(cfg)
-	parse := func(args []string) error {
-		err := set.Parse(args)
-		if err == nil || errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err: fmt.Errorf("proxy: %w", err), hint: proxyHint}
-	}
-	if err := parse(args); err != nil {
+	operands, err := parseInterspersed(set, "proxy", proxyHint, args)
+	if err != nil {
 		return nil, err
 	}
-	if set.NArg() == 0 {
+	switch {
+	case len(operands) == 0:
 		return nil, usagef(proxyHint, "proxy: no TARGET given: want an MCP endpoint URL or lambda:FUNCTION[:QUALIFIER]")
+	case len(operands) > 1:
+		return nil, usagef(proxyHint, "proxy: unexpected argument %q after TARGET", operands[1])
 	}
-	cfg.target = set.Arg(0)
-	if err := parse(set.Args()[1:]); err != nil {
-		return nil, err
-	}
-	if set.NArg() > 0 {
-		return nil, usagef(proxyHint, "proxy: unexpected argument %q after TARGET", set.Arg(0))
-	}
+	cfg.target = operands[0]
 	if cfg.listen != "" {
 		host, _, err := net.SplitHostPort(cfg.listen)
 		if err != nil {

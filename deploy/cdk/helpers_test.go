@@ -52,7 +52,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	timeZip = filepath.Join(dir, "time-arm64.zip")
+	timeZip = filepath.Join(dir, "time-arm64.zip") // mcplambda build names zips NAME-ARCH.zip
 	layerZip = filepath.Join(dir, "mcplambda-stdio-layer-arm64.zip")
 	codeDir = filepath.Join(dir, "code")
 	if err := os.MkdirAll(codeDir, 0o755); err != nil {

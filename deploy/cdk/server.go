@@ -117,6 +117,12 @@ type ServerProps struct {
 	// name is in the function's environment as MCPLAMBDA_TABLE.
 	Table *TableProps
 
+	// OAuth, if not nil, gives the server its own OAuth authorization
+	// server in front of Amazon Cognito or another OpenID Connect
+	// provider (see [OAuthProps]); it needs a table, created if Table is
+	// nil. Nil means none.
+	OAuth *OAuthProps
+
 	// LogRetention is how long the function's logs are kept. Zero means
 	// one month.
 	LogRetention awslogs.RetentionDays
@@ -199,6 +205,7 @@ type Server struct {
 	RESTAPI awsapigateway.RestApi
 	WebACL  awswafv2.CfnWebACL // with WAF
 	Table   awsdynamodb.Table  // with Table
+	OAuth   *OAuth             // with OAuth
 	// Alarms are the 5xx rate, p90 latency, errors and throttles alarms.
 	Alarms    []awscloudwatch.Alarm
 	Dashboard awscloudwatch.Dashboard
@@ -230,6 +237,9 @@ type functionCode struct {
 func newServer(scope constructs.Construct, id string, p *ServerProps, fc functionCode) *Server {
 	if p.FrontDoor == "" {
 		p.FrontDoor = FunctionURL
+	}
+	if p.OAuth != nil {
+		checkOAuth(p, fc)
 	}
 	switch {
 	case !slices.Contains([]FrontDoor{FunctionURL, HTTPAPI, RESTAPI}, p.FrontDoor):
@@ -319,6 +329,9 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 		requests, serverErrors, latency = s.addHTTPAPI(p)
 	case RESTAPI:
 		requests, serverErrors, latency = s.addRESTAPI(p)
+	}
+	if p.OAuth != nil {
+		s.addOAuth(p)
 	}
 	s.addAlarms(p, requests, serverErrors, latency)
 	return s
