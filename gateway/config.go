@@ -220,6 +220,7 @@ func Parse(file string, data []byte, opts *ParseOptions) (*Config, error) {
 		case "mcpServers", "servers":
 			if serversKey != "" {
 				p.errf("", kv.key, "%s and %s: want one of the two", serversKey, kv.key)
+				continue
 			}
 			serversKey, servers = kv.key, kv.value
 		case "gateway":
@@ -717,7 +718,7 @@ func (p *parser) backend(name string, raw json.RawMessage, timeout time.Duration
 			}
 			f.errf(field, "%v", err)
 		}
-		b.Function, b.Qualifier, b.Region = fn, qualifier, region
+		b.Function, b.Qualifier, b.Region, b.URL = fn, qualifier, region, ""
 		if q := f.str("qualifier"); q != "" {
 			if b.Qualifier != "" && b.Qualifier != q {
 				f.errf("qualifier", "%q, but the function names qualifier %q", q, b.Qualifier)
