@@ -93,7 +93,9 @@ func newBackend(t *testing.T, name string, ttl time.Duration) (*httptest.Server,
 				return h(ctx, req)
 			})
 	}
-	tool("echo", func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return text(name + " echo"), nil })
+	tool("echo", func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return text(name + " echo"), nil
+	})
 	tool("secret", func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return text("secret"), nil })
 	tool("slow", func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		<-ctx.Done()
