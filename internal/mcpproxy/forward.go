@@ -250,6 +250,9 @@ func (p *Proxy) forward(ctx context.Context, r *remote, method string, req mcp.R
 	}
 	res, err = p.send(cctx, cs, ss, method, in, meta, newLocal)
 	if err != nil {
+		if !p.transparent {
+			r.dropAfter(cs, err, timedOut())
+		}
 		return nil, r.failure(ctx, what, err, timedOut())
 	}
 	if !newLocal {

@@ -391,6 +391,7 @@ func (p *Proxy) list(ctx context.Context, method string, req mcp.Request) (mcp.R
 				what = method
 				meta := p.outgoingMeta(ctx, r, cs, in, caps, info, newLocal, level, hasLevel)
 				parts[i].items, parts[i].hint, err = r.listAll(cctx, cs, method, meta)
+				r.dropAfter(cs, err, cctx.Err() != nil)
 			}
 			if err != nil {
 				err = r.failure(lctx, what, err, cctx.Err() != nil && lctx.Err() == nil)

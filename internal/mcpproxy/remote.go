@@ -118,6 +118,27 @@ func (r *remote) session(ctx context.Context, caps *mcp.ClientCapabilities, info
 	return cs, nil
 }
 
+// dropAfter closes cs, r's session, after a request on it failed with err
+// in a way that says the backend may be gone (the transport failed, not
+// the server, nor a timeout): the next request connects afresh, so that
+// nothing is answered from the session's caches of a dead backend, and a
+// backend that stays down waits RetryAfter like one that was never
+// reached.
+func (r *remote) dropAfter(cs *mcp.ClientSession, err error, timedOut bool) {
+	if err == nil || timedOut || ServerError(err) != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	r.mu.Lock()
+	current := r.cs == cs
+	if current {
+		r.cs = nil
+	}
+	r.mu.Unlock()
+	if current {
+		cs.Close()
+	}
+}
+
 // unavailableError is the error of a request for a backend that failed to
 // connect a moment ago.
 type unavailableError struct {
