@@ -73,7 +73,7 @@ func (s *seen) get() ([]string, []any) {
 // newBackend starts an HTTP backend named name, whose list results are
 // fresh for ttl: tools echo, whoami, slow, progress, link and secret, a
 // resource, a template and a prompt.
-func newBackend(t *testing.T, name string, ttl time.Duration) (*httptest.Server, *seen) {
+func newBackend(t testing.TB, name string, ttl time.Duration) (*httptest.Server, *seen) {
 	t.Helper()
 	sn := &seen{}
 	s := mcp.NewServer(&mcp.Implementation{Name: name, Version: "v1"}, &mcp.ServerOptions{
@@ -131,7 +131,7 @@ func newBackend(t *testing.T, name string, ttl time.Duration) (*httptest.Server,
 
 // startGateway starts the gateway of config (a JSON document) behind
 // mcplambda's HTTP handler and returns its MCP endpoint.
-func startGateway(t *testing.T, config string) (string, *gateway.Gateway, *syncio.Buffer) {
+func startGateway(t testing.TB, config string) (string, *gateway.Gateway, *syncio.Buffer) {
 	t.Helper()
 	cfg, err := gateway.Parse("gw.json", []byte(config), nil)
 	if err != nil {
@@ -150,7 +150,7 @@ func startGateway(t *testing.T, config string) (string, *gateway.Gateway, *synci
 
 // connect returns a client session with the gateway at url, speaking
 // protocol; progress notifications go to progress.
-func connect(t *testing.T, url, protocol string, progress chan<- string, header http.Header) *mcp.ClientSession {
+func connect(t testing.TB, url, protocol string, progress chan<- string, header http.Header) *mcp.ClientSession {
 	t.Helper()
 	opts := &mcp.ClientOptions{}
 	if progress != nil {

@@ -57,6 +57,12 @@ func (r *remote) close() error {
 // session returns the backend's session, connecting with the capabilities
 // of the local client if there is none.
 func (r *remote) session(ctx context.Context, caps *mcp.ClientCapabilities, info *mcp.Implementation) (*mcp.ClientSession, error) {
+	return r.connect(ctx, caps, info, true)
+}
+
+// connect is session; prime says whether to list the tools of a new
+// session of the 2026-07-28 protocol (which Start does anyway).
+func (r *remote) connect(ctx context.Context, caps *mcp.ClientCapabilities, info *mcp.Implementation, prime bool) (*mcp.ClientSession, error) {
 	if r.p.isClosed() {
 		return nil, ErrClosed
 	}
@@ -106,7 +112,7 @@ func (r *remote) session(ctx context.Context, caps *mcp.ClientCapabilities, info
 		}
 		r.mu.Unlock()
 	}()
-	if res := cs.InitializeResult(); isNew(cs) && res.Capabilities != nil && res.Capabilities.Tools != nil {
+	if res := cs.InitializeResult(); prime && isNew(cs) && res.Capabilities != nil && res.Capabilities.Tools != nil {
 		// go-sdk mirrors x-mcp-header tool arguments into Mcp-Param-*
 		// headers only for tools it has listed.
 		for _, err := range cs.Tools(ctx, nil) {
@@ -344,35 +350,36 @@ func (r *remote) start(ctx context.Context) Status {
 	begin := time.Now()
 	ctx, cancel := r.withTimeout(ctx)
 	defer cancel()
-	cs, err := r.session(ctx, nil, nil)
+	cs, err := r.connect(ctx, nil, nil, false)
 	if err != nil {
 		st.Err = r.failure(ctx, "connecting", err, ctx.Err() != nil)
 		r.observe(ctx, "initialize", "", begin, st.Err, false)
 		return st
 	}
 	st.ProtocolVersion = cs.InitializeResult().ProtocolVersion
-	for _, method := range listMethods {
-		items, _, err := r.listAll(ctx, cs, method, mcp.Meta{})
-		if err != nil {
-			st.Err = r.failure(ctx, method, err, ctx.Err() != nil)
+	// The four lists at once: a start is as slow as its slowest backend,
+	// and a backend's lists are round trips.
+	items := make([][]item, len(listMethods))
+	errs := make([]error, len(listMethods))
+	var wg sync.WaitGroup
+	for i, method := range listMethods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			items[i], _, errs[i] = r.listAll(ctx, cs, method, mcp.Meta{})
+		}()
+	}
+	wg.Wait()
+	for i, method := range listMethods {
+		if errs[i] != nil {
+			st.Err = r.failure(ctx, method, errs[i], ctx.Err() != nil)
 			return st
 		}
-		var names []string
-		for _, it := range items {
-			names = append(names, it.key)
+		for _, it := range items[i] {
+			r.startNames = append(r.startNames, it.key)
 		}
-		switch method {
-		case "tools/list":
-			st.Tools = len(items)
-		case "prompts/list":
-			st.Prompts = len(items)
-		case "resources/list":
-			st.Resources = len(items)
-		case "resources/templates/list":
-			st.Templates = len(items)
-		}
-		r.startNames = append(r.startNames, names...)
 	}
+	st.Tools, st.Prompts, st.Resources, st.Templates = len(items[0]), len(items[1]), len(items[2]), len(items[3])
 	return st
 }
 
