@@ -125,6 +125,7 @@ func joinDoors() string {
 func (c *DevCommand) usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: mcplambda dev [flags] TARGET [-- ARGS...]
        mcplambda dev [flags] -- COMMAND [ARGS...]
+       mcplambda dev [flags] --config FILE
 
 Dev serves a function locally the way AWS Lambda runs it: the real bootstrap
 under a Lambda Runtime API emulator, behind an emulated front door.
@@ -133,7 +134,10 @@ TARGET is a Go main package (a directory or an import path), built for this
 machine with "go build -tags lambda.norpc", or an executable file used as is.
 ARGS are passed to the bootstrap. In the second form, with no TARGET, the
 function is the stdio adapter ("mcplambda stdio") serving the stdio MCP server
-COMMAND ARGS, kept warm, as the no-code mode does in Lambda.
+COMMAND ARGS, kept warm, as the no-code mode does in Lambda. With --config,
+the function is the gateway of FILE ("mcplambda gateway"). --function
+NAME=TARGET runs more functions behind the Invoke API (a gateway's lambda:
+backends); the main function then reaches them with the AWS SDK.
 
 When ready, dev prints two lines on standard output:
 
