@@ -217,12 +217,18 @@ func (p *Proxy) forward(ctx context.Context, r *remote, method string, req mcp.R
 	}()
 	ss, _ := req.GetSession().(*mcp.ServerSession)
 	caps, info := clientCaps(req)
-	cctx, cancel := r.withTimeout(ctx)
+	bctx := ctx // the deadline the request has: the invocation's
+	if !p.transparent {
+		var cancel context.CancelFunc
+		bctx, cancel = answerBy(ctx)
+		defer cancel()
+	}
+	cctx, cancel := r.withTimeout(bctx)
 	defer cancel()
-	timedOut := func() bool { return cctx.Err() != nil && ctx.Err() == nil }
+	timedOut := func() bool { return cctx.Err() != nil && bctx.Err() == nil }
 	cs, err := r.session(cctx, caps, info)
 	if err != nil {
-		return nil, r.failure(ctx, "connecting", err, timedOut())
+		return nil, r.failure(bctx, "connecting", err, timedOut())
 	}
 	newLocal := localProtocol(req) >= newProtocol
 
@@ -253,7 +259,7 @@ func (p *Proxy) forward(ctx context.Context, r *remote, method string, req mcp.R
 		if !p.transparent {
 			r.dropAfter(cs, err, timedOut())
 		}
-		return nil, r.failure(ctx, what, err, timedOut())
+		return nil, r.failure(bctx, what, err, timedOut())
 	}
 	if !newLocal {
 		res = forOlderClient(res)

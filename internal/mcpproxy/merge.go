@@ -342,10 +342,11 @@ func (r *remote) fresh(method string, page int, res mcp.CacheableResult) cacheHi
 	return cacheHint{ttlMs: max(ttl, 0), private: res.GetCacheScope() == "private"}
 }
 
-// listDeadline returns ctx bounded so that a merged list is answered
-// before ctx's own deadline (the invocation's): what has not arrived by
-// then is left out.
-func listDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+// answerBy returns ctx bounded so that a gateway answers before ctx's own
+// deadline (the invocation's, which mcplambda's handler answers itself
+// when it passes): a merged list with what has arrived by then, a call
+// with an error that names the backend.
+func answerBy(ctx context.Context) (context.Context, context.CancelFunc) {
 	d, ok := ctx.Deadline()
 	if !ok {
 		return context.WithCancel(ctx)
@@ -369,7 +370,7 @@ func (p *Proxy) list(ctx context.Context, method string, req mcp.Request) (mcp.R
 	level, hasLevel := p.levels[ss]
 	p.mu.Unlock()
 
-	lctx, cancel := listDeadline(ctx)
+	lctx, cancel := answerBy(ctx)
 	defer cancel()
 	type part struct {
 		items []item
