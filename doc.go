@@ -27,5 +27,17 @@
 // 2025-11-25, 2025-06-18 and 2025-03-26 clients (initialize, then calls). By
 // default no server-side session is kept for legacy clients, so any Lambda
 // instance can answer; [Options].Sessions keeps real sessions in a shared
-// store (package dynamo), bound to the caller that created them.
+// store (package dynamo), bound to the caller that created them. With
+// sessions and a response that streams ([Options].ResponseStream behind a
+// function URL or REST API), a tool's requests to a legacy client
+// (ServerSession.Elicit, CreateMessage, ListRoots) reach it mid-call, and
+// the client's answer, which arrives in a new request on any instance,
+// meets the waiting call in the store:
+//
+//	sessions, err := dynamo.SessionsFromEnv(ctx, nil) // MCPLAMBDA_SESSIONS=true
+//	mcplambda.Start(server, &mcplambda.Options{Sessions: sessions, ResponseStream: true})
+//
+// Where such a request cannot reach the client (no session, a buffered
+// front door, a client that accepts only JSON) it fails at once with an
+// error that says why.
 package mcplambda

@@ -54,10 +54,22 @@ import (
 // [Options.LogPayloads]), and requests are counted in the invocation's
 // metrics when [NewLambdaHandler] has [Options.Metrics].
 //
-// NewHandler does not change server: the first call for a server adds one
-// receiving middleware that does nothing for requests arriving any other
-// way, and every handler brings its own logging, metrics, panic recovery
-// and deadline to the requests it serves. Several handlers may serve one
+// Requests a tool sends to the client (elicitation, sampling, roots,
+// ping) reach legacy clients only on a session (Options.Sessions) whose
+// response streams to the client: locally, or through a function URL or
+// REST API in streaming mode ([Options.ResponseStream]). The client's
+// answer may then arrive on any instance; it meets the waiting call in
+// the session store. Anywhere else such a request fails at once with a
+// JSON-RPC error that says why and what to change. MCP 2026-07-28 clients
+// get input_required results instead, which go-sdk handles.
+//
+// NewHandler does not change what server answers: the first call for a
+// server adds one receiving and one sending middleware that do nothing for
+// requests arriving any other way, and every handler brings its own
+// logging, metrics, panic recovery and deadline to the requests it serves.
+// (It also adds a sending middleware that keeps go-sdk from sending
+// list_changed to 2026-07-28 sessions outside the listen streams that
+// asked for it.) Several handlers may serve one
 // server; each request is logged once, by the handler it arrived through.
 func NewHandler(server *mcp.Server, opts *Options) http.Handler {
 	o := withDefaults(opts)
@@ -223,7 +235,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("Content-Type", "application/json")
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	r = r.WithContext(context.WithValue(r.Context(), servedKey{}, &served{http: r.Context(), in: h.in}))
+	sv := &served{http: r.Context(), in: h.in, sse: wantSSE, streamed: r.Context().Value(streamedKey{}) != nil}
+	r = r.WithContext(context.WithValue(r.Context(), servedKey{}, sv))
 	if h.sessions != nil && h.sessions.serve(w, r, body, wantSSE) {
 		return
 	}
@@ -328,7 +341,17 @@ type servedKey struct{}
 type served struct {
 	http context.Context // of the HTTP request (in Lambda, of the invocation)
 	in   *instrumentation
+
+	// What decides whether a request to the client can reach it (see
+	// served.unreachable), set before go-sdk handles the request.
+	sse      bool // the client accepts an SSE response
+	streamed bool // in Lambda, the response streams to the client
+	session  bool // served on a legacy session, with the rendezvous
 }
+
+// streamedKey marks the context of an invocation whose response streams
+// to the client (a function URL or REST API in streaming mode).
+type streamedKey struct{}
 
 // instrumentation is what one handler from NewHandler adds to the method
 // handlers of the requests it serves.
@@ -347,10 +370,38 @@ func (in *instrumentation) wrap(next mcp.MethodHandler) mcp.MethodHandler {
 // instrumented holds the servers that carry the dispatch middleware.
 var instrumented sync.Map // *mcp.Server -> struct{}
 
-// instrument adds the dispatch middleware to server, once.
+// instrument adds the dispatch middleware and the toClient and
+// onlySubscribedListChanged sending middlewares to server, once.
 func instrument(server *mcp.Server) {
 	if _, done := instrumented.LoadOrStore(server, struct{}{}); !done {
 		server.AddReceivingMiddleware(dispatch)
+		server.AddSendingMiddleware(toClient, onlySubscribedListChanged)
+	}
+}
+
+// onlySubscribedListChanged drops a list_changed notification go-sdk
+// sends to a 2026-07-28 session outside a subscriptions/listen stream.
+// Such sessions must get list_changed only through a listen stream that
+// asked for it (SEP-2575), tagged with its subscription id, and go-sdk
+// means to do so; but it debounces list changes by 10 ms and then also
+// notifies, as if it were a legacy session, any 2026-07-28 session that
+// is still being set up (it has no initialize parameters), which can land
+// the notification on that request's stream — on a listen stream filtered
+// to prompts, say. In Lambda the delayed notification fires when the
+// instance thaws for its next invocation, another request's. Legacy
+// sessions (initialize parameters set) are left alone.
+func onlySubscribedListChanged(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed":
+			ss, ok := req.GetSession().(*mcp.ServerSession)
+			if ok && ss.InitializeParams() == nil {
+				if p := req.GetParams(); p == nil || p.GetMeta()[mcp.MetaKeySubscriptionID] == nil {
+					return nil, nil
+				}
+			}
+		}
+		return next(ctx, method, req)
 	}
 }
 

@@ -46,9 +46,13 @@ var ErrUnknownEvent = errors.New("mcplambda: unrecognised event: want a function
 // response is converted back the front door's way, base64-encoding bodies
 // that are not text. Handlers reach the event through [RequestFromContext].
 //
-// With [Options.ResponseStream] set, function URL events get a streamed
-// response (for a URL in RESPONSE_STREAM invoke mode); pass the result to
-// lambda.Start as is, since streaming needs aws-lambda-go's io.Reader path.
+// With [Options.ResponseStream] set, function URL and REST API events get
+// a streamed response (for a URL in RESPONSE_STREAM invoke mode, and a
+// REST API whose Lambda proxy integration has responseTransferMode
+// STREAM); pass the result to lambda.Start as is, since streaming needs
+// aws-lambda-go's io.Reader path. The event does not tell the two modes
+// apart, so every function URL and REST API in front of such a function
+// must stream.
 //
 // The handler is safe for concurrent use.
 func NewLambdaHandler(h http.Handler, opts *Options) lambda.Handler {
@@ -227,13 +231,20 @@ func withCancel(r *http.Request) (*http.Request, context.CancelFunc) {
 	return r.WithContext(ctx), cancel
 }
 
-// invokeStream serves one event, streaming the body for function URLs.
+// invokeStream serves one event, streaming the body for function URLs
+// and REST APIs.
 func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessage) (io.Reader, error) {
 	ev, err := lh.decode(ctx, payload)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := ev.(*urlEvent); !ok {
+	var respond func(*streamedResponse) io.Reader
+	switch ev.(type) {
+	case *urlEvent:
+		respond = func(sr *streamedResponse) io.Reader { return urlStream(sr) }
+	case *restEvent:
+		respond = func(sr *streamedResponse) io.Reader { return restStream(sr) }
+	default:
 		b, err := lh.Invoke(ctx, payload)
 		if err != nil {
 			return nil, err
@@ -246,6 +257,8 @@ func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessa
 		ctx, inv = lh.metrics.Begin(ctx)
 		done = func() { inv.Flush() }
 	}
+	// The handler may send requests to the client mid-call: they reach it.
+	ctx = context.WithValue(ctx, streamedKey{}, true)
 	req, err := ev.request(ctx)
 	if err != nil {
 		if done != nil {
@@ -263,9 +276,9 @@ func (lh *lambdaHandler) invokeStream(ctx context.Context, payload json.RawMessa
 				after()
 			}
 		}
-		return serveStream(lh.h, req, lh.logger, done, cancel), nil
+		return respond(serveStream(lh.h, req, lh.logger, done, cancel)), nil
 	}
-	return serveStream(lh.h, req, lh.logger, done, nil), nil
+	return respond(serveStream(lh.h, req, lh.logger, done, nil)), nil
 }
 
 // event is one decoded front-door event.

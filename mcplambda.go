@@ -48,7 +48,9 @@ func Start(server *mcp.Server, opts *Options) {
 // supported front door, and does not return. It logs with
 // telemetry.DefaultLogger and writes EMF metrics to standard output unless
 // [Options] says otherwise, and tunes the GC to the function's memory size
-// (unless GOGC or GOMEMLIMIT are set). With [Options.Shutdown] set, it
+// (unless GOGC or GOMEMLIMIT are set). MCPLAMBDA_RESPONSE_STREAM=true in
+// the environment ([EnvResponseStream]) turns on [Options.ResponseStream].
+// With [Options.Shutdown] set, it
 // asks Lambda for SIGTERM when the execution environment shuts down, and
 // calls Shutdown then.
 //
@@ -88,6 +90,13 @@ func inLambda() bool { return os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" }
 func serveLambda(server *mcp.Server, o *Options) {
 	if o.Metrics == nil {
 		o.Metrics = telemetry.NewMetrics(os.Stdout, nil)
+	}
+	if v := os.Getenv(EnvResponseStream); v != "" {
+		stream, err := strconv.ParseBool(v)
+		if err != nil {
+			o.Logger.Warn("mcplambda: "+EnvResponseStream+" is not a boolean; responses are not streamed", "value", v)
+		}
+		o.ResponseStream = o.ResponseStream || stream
 	}
 	if o.ResponseStream && o.WrapLambdaHandler != nil {
 		// A wrapper calls Invoke, which buffers: the streaming prelude

@@ -10,6 +10,12 @@ import (
 	"github.com/mcplambda/mcplambda/telemetry"
 )
 
+// EnvResponseStream is the environment variable that, set to true, makes
+// [Serve] turn on [Options.ResponseStream]: the CDK construct of
+// deploy/cdk sets it for a streaming front door, and `mcplambda dev
+// --stream` for its instances.
+const EnvResponseStream = "MCPLAMBDA_RESPONSE_STREAM"
+
 // DefaultMaxBodyBytes is the request body limit used when
 // [Options.MaxBodyBytes] is zero.
 const DefaultMaxBodyBytes = 4 << 20
@@ -60,11 +66,19 @@ type Options struct {
 	// [RequestFromContext]; this only decides whether they count.
 	TrustFrontDoor bool
 
-	// ResponseStream makes the Lambda handler answer Function URL events
-	// with a streamed response (invoke mode RESPONSE_STREAM), so progress
-	// notifications reach the client while a tool runs. If false, responses
-	// are buffered, which is what every front door other than a Function URL
-	// in RESPONSE_STREAM mode requires.
+	// ResponseStream makes the Lambda handler answer function URL and REST
+	// API events with a streamed response, for a function URL in
+	// RESPONSE_STREAM invoke mode and a REST API whose Lambda proxy
+	// integration streams (responseTransferMode STREAM): progress
+	// notifications reach the client while a tool runs, and so do the
+	// requests a tool sends to a legacy client (elicitation, sampling,
+	// roots; see Sessions). An event does not say whether its front door
+	// streams, so every function URL and REST API in front of the function
+	// must. HTTP APIs, load balancers and direct invokes are always
+	// answered buffered. If false, responses are buffered, unless [Serve]
+	// (or [Start]) finds MCPLAMBDA_RESPONSE_STREAM ([EnvResponseStream])
+	// true in the environment, as the CDK construct of deploy/cdk and
+	// `mcplambda dev --stream` set it.
 	ResponseStream bool
 
 	// Logger receives one line per MCP request and the adapter's own log
@@ -104,6 +118,18 @@ type Options struct {
 	// the session with state.SessionFromContext, and state.App keeps app
 	// state per session. MCP 2026-07-28 requests stay stateless. If nil,
 	// legacy clients are served without a server-side session.
+	//
+	// With sessions, a tool may send requests to a legacy client
+	// (ServerSession.Elicit, CreateMessage, ListRoots) when the response
+	// streams (locally, or with ResponseStream behind a function URL or
+	// REST API): the request goes out on the call's response stream, the
+	// client's answer comes in a new POST that any instance may serve, and
+	// meets the waiting call in the store (one write, and polling reads:
+	// at most 8 in the first second, then 4 a second). An unanswered
+	// request fails shortly before the handler's deadline. Behind a
+	// buffered front door, or without sessions, such a request fails at
+	// once with an error that says why. dynamo.SessionsFromEnv returns the
+	// store when MCPLAMBDA_SESSIONS is true.
 	Sessions state.Store
 
 	// SessionTTL is how long a legacy session lives without use. If zero,

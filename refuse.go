@@ -33,6 +33,9 @@ const (
 	refuseUnavailable                  // a backing store is down
 	refuseInternal                     // a failure of the server itself
 	refuseTimeout                      // the function's deadline came first
+	refuseUnknownReply                 // a response that matches no outstanding request to the client
+	refuseUnreachable                  // a request to the client that cannot reach it (the tool's request fails)
+	refuseUnanswered                   // a request to the client that got no answer in time (the tool's request fails)
 )
 
 // refusals maps each category to its HTTP status and JSON-RPC code.
@@ -55,6 +58,13 @@ var refusals = [...]struct {
 	// The request's own answer: a client's HTTP library may drop the body
 	// of a 504 (go-sdk's does), and with it the reason.
 	refuseTimeout: {http.StatusOK, jsonrpc.CodeInternalError},
+	// A client's answer to no request of its own outstanding: the spec's
+	// 400 for a response the server cannot accept.
+	refuseUnknownReply: {http.StatusBadRequest, jsonrpc.CodeInvalidRequest},
+	// The errors of a tool's request to the client; never HTTP answers
+	// themselves (the tool's result carries them).
+	refuseUnreachable: {http.StatusOK, jsonrpc.CodeInternalError},
+	refuseUnanswered:  {http.StatusOK, jsonrpc.CodeInternalError},
 }
 
 // errorBody is a JSON-RPC error response with a null id, for requests

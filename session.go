@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -63,17 +64,30 @@ type peekMessage struct {
 	ID     json.RawMessage `json:"id"`
 	Method string          `json:"method"`
 	Params json.RawMessage `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  json.RawMessage `json:"error"`
+
+	raw json.RawMessage // the whole message
 }
 
 func peek(body []byte) []peekMessage {
 	body = bytes.TrimSpace(body)
 	var msgs []peekMessage
 	if len(body) > 0 && body[0] == '[' {
-		json.Unmarshal(body, &msgs)
+		var raws []json.RawMessage
+		json.Unmarshal(body, &raws)
+		for _, raw := range raws {
+			var m peekMessage
+			if json.Unmarshal(raw, &m) == nil {
+				m.raw = raw
+				msgs = append(msgs, m)
+			}
+		}
 		return msgs
 	}
 	var m peekMessage
 	if json.Unmarshal(body, &m) == nil {
+		m.raw = body
 		msgs = append(msgs, m)
 	}
 	return msgs
@@ -171,6 +185,34 @@ func (s *sessions) serve(w http.ResponseWriter, r *http.Request, body []byte, wa
 	if !ok {
 		return true
 	}
+	// The client's answers to requests sent to it are for the calls that
+	// wait for them, wherever they run: they go to the store.
+	var replies, rest []peekMessage
+	for _, m := range msgs {
+		if m.isReply() {
+			replies = append(replies, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	if len(replies) > 0 {
+		if !s.takeReplies(w, r, id, replies) {
+			return true
+		}
+		if len(rest) == 0 {
+			w.WriteHeader(http.StatusAccepted)
+			return true
+		}
+		// A 2025-03-26 batch: go-sdk serves the rest.
+		raws := make([]json.RawMessage, len(rest))
+		for i, m := range rest {
+			raws[i] = m.raw
+		}
+		b, _ := json.Marshal(raws)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+		msgs = rest
+	}
 	st := &mcp.ServerSessionState{
 		InitializeParams: &mcp.InitializeParams{
 			ProtocolVersion: rec.ProtocolVersion,
@@ -261,7 +303,19 @@ func (s *sessions) delete(w http.ResponseWriter, r *http.Request) {
 func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mcp.ServerSessionState, wantSSE bool) {
 	ctx := state.WithSession(r.Context(), &state.Session{ID: id, TTL: s.ttl})
 	r = r.WithContext(ctx)
-	t := &mcp.StreamableServerTransport{SessionID: id, Stateless: true}
+	if sv, ok := ctx.Value(servedKey{}).(*served); ok {
+		sv.session = true // requests to the client may use the rendezvous
+	}
+	// Not Stateless: go-sdk's transport then writes the requests a call
+	// sends to the client on the call's response stream, which
+	// rendezvousTransport routes through the store.
+	t := &rendezvousTransport{
+		StreamableServerTransport: &mcp.StreamableServerTransport{SessionID: id},
+		store:                     s.store,
+		session:                   id,
+		owner:                     ownerDigest(identity.Principal(ctx)),
+		logger:                    s.logger,
+	}
 	ss, err := s.server.Connect(ctx, t, &mcp.ServerSessionOptions{State: st})
 	if err != nil {
 		refuse(w, refuseInternal, "failed to start the session")

@@ -14,17 +14,25 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
+// streamedResponse is the start of a streamed response: its status and
+// header, and the body, delivered as the handler writes it.
+type streamedResponse struct {
+	status int
+	header http.Header
+	body   io.ReadCloser
+}
+
 // serveStream runs h in its own goroutine and returns, as soon as the
-// handler has written its header (or returned), a function URL streaming
-// response whose body delivers what h writes as it writes it. done, if
-// not nil, is called once when h has returned or been answered for;
-// onWrite, if not nil, after each write.
+// handler has written its header (or returned), the response whose body
+// delivers what h writes as it writes it. done, if not nil, is called
+// once when h has returned or been answered for; onWrite, if not nil,
+// after each write.
 //
 // If r's context has a deadline (the invocation's), the MCP method
 // handlers get it less [deadlineMargin], and a handler still running at half the margin before
 // it is answered for: the response ends with a JSON-RPC error saying the
 // request ran into the function's timeout.
-func serveStream(h http.Handler, r *http.Request, logger *slog.Logger, done, onWrite func()) *events.LambdaFunctionURLStreamingResponse {
+func serveStream(h http.Handler, r *http.Request, logger *slog.Logger, done, onWrite func()) *streamedResponse {
 	pr, pw := io.Pipe()
 	sw := &streamWriter{header: make(http.Header), pw: pw, ready: make(chan struct{}), onWrite: onWrite}
 	var once sync.Once
@@ -68,8 +76,14 @@ func serveStream(h http.Handler, r *http.Request, logger *slog.Logger, done, onW
 		h.ServeHTTP(sw, hr)
 	}()
 	<-sw.ready
-	resp := &events.LambdaFunctionURLStreamingResponse{StatusCode: sw.status, Headers: make(map[string]string, len(sw.snapshot)), Body: pr}
-	for k, vs := range sw.snapshot {
+	return &streamedResponse{status: sw.status, header: sw.snapshot, body: pr}
+}
+
+// urlStream is a function URL's streamed response (payload 2.0 headers:
+// repeated ones comma-joined, Set-Cookie in cookies).
+func urlStream(sr *streamedResponse) *events.LambdaFunctionURLStreamingResponse {
+	resp := &events.LambdaFunctionURLStreamingResponse{StatusCode: sr.status, Headers: make(map[string]string, len(sr.header)), Body: sr.body}
+	for k, vs := range sr.header {
 		if k == "Set-Cookie" {
 			resp.Cookies = vs
 			continue
@@ -77,6 +91,18 @@ func serveStream(h http.Handler, r *http.Request, logger *slog.Logger, done, onW
 		resp.Headers[k] = strings.Join(vs, ", ")
 	}
 	return resp
+}
+
+// restStream is a REST API's streamed response (a Lambda proxy
+// integration with responseTransferMode STREAM), headers given both ways
+// as in a buffered one.
+func restStream(sr *streamedResponse) *events.APIGatewayProxyStreamingResponse {
+	return &events.APIGatewayProxyStreamingResponse{
+		StatusCode:        sr.status,
+		Headers:           singleHeaders(sr.header),
+		MultiValueHeaders: sr.header,
+		Body:              sr.body,
+	}
 }
 
 // streamWriter is an http.ResponseWriter writing its body into a pipe.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -16,6 +17,12 @@ import (
 // [StoreFromEnv]. The construct of deploy/cdk sets it when it creates a
 // table (ServerProps.Table).
 const EnvTable = "MCPLAMBDA_TABLE"
+
+// EnvSessions is the environment variable that, set to true, asks for
+// legacy sessions (mcplambda.Options.Sessions) in [SessionsFromEnv]. The
+// construct of deploy/cdk sets it (ServerProps.Sessions), and so does
+// `mcplambda dev --sessions` for its instances.
+const EnvSessions = "MCPLAMBDA_SESSIONS"
 
 // ErrNoStore is returned by [StoreFromEnv] inside Lambda when the
 // environment names no store.
@@ -91,4 +98,33 @@ func StoreFromEnv(ctx context.Context, opts *EnvOptions) (state.Store, error) {
 	}
 	logger.Info("state store: memory of this process")
 	return state.NewMemory(nil), nil
+}
+
+// SessionsFromEnv returns the store for mcplambda.Options.Sessions when
+// MCPLAMBDA_SESSIONS ([EnvSessions]) is true: the one [StoreFromEnv]
+// picks. Otherwise it returns nil, and legacy clients are served without
+// sessions. A value that is not a boolean is an error. Call it once, at
+// init:
+//
+//	sessions, err := dynamo.SessionsFromEnv(ctx, nil)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mcplambda.Start(server, &mcplambda.Options{Sessions: sessions})
+//
+// The nil it returns without sessions is a nil interface, so the Options
+// field stays nil.
+func SessionsFromEnv(ctx context.Context, opts *EnvOptions) (state.Store, error) {
+	v := os.Getenv(EnvSessions)
+	if v == "" {
+		return nil, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: %s=%q: want true or false", EnvSessions, v)
+	}
+	if !on {
+		return nil, nil
+	}
+	return StoreFromEnv(ctx, opts)
 }

@@ -18,7 +18,7 @@ import (
 // reads are cleared first, then env (KEY=VALUE) applied.
 func setenv(t *testing.T, env ...string) {
 	t.Helper()
-	for _, k := range []string{dynamo.EnvTable, state.EnvStateDir, "AWS_LAMBDA_RUNTIME_API"} {
+	for _, k := range []string{dynamo.EnvTable, state.EnvStateDir, dynamo.EnvSessions, "AWS_LAMBDA_RUNTIME_API"} {
 		t.Setenv(k, "")
 	}
 	for _, kv := range env {
@@ -68,6 +68,47 @@ func TestStoreFromEnv(t *testing.T) {
 				if d.Path() != dir {
 					t.Errorf("Dir.Path() = %q, want %q", d.Path(), dir)
 				}
+			}
+		})
+	}
+}
+
+func TestSessionsFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name     string
+		env      []string
+		wantType string // "" for no store
+		wantErr  string
+	}{
+		{"unset", []string{"MCPLAMBDA_STATE_DIR=" + dir}, "", ""},
+		{"false", []string{"MCPLAMBDA_SESSIONS=false", "MCPLAMBDA_STATE_DIR=" + dir}, "", ""},
+		{"true", []string{"MCPLAMBDA_SESSIONS=true", "MCPLAMBDA_STATE_DIR=" + dir}, "*state.Dir", ""},
+		{"1, locally", []string{"MCPLAMBDA_SESSIONS=1"}, "*state.Memory", ""},
+		{"in Lambda without a store", []string{"MCPLAMBDA_SESSIONS=1", "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001"}, "", "no state store"},
+		{"not a boolean", []string{"MCPLAMBDA_SESSIONS=yes please"}, "", `MCPLAMBDA_SESSIONS="yes please"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			setenv(t, tt.env...)
+			s, err := dynamo.SessionsFromEnv(context.Background(), nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("SessionsFromEnv() error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("SessionsFromEnv() error = %v", err)
+			}
+			if d, ok := s.(*state.Dir); ok {
+				defer d.Close()
+			}
+			got := ""
+			if s != nil {
+				got = fmt.Sprintf("%T", s)
+			}
+			if got != tt.wantType {
+				t.Errorf("SessionsFromEnv() = %q, want %q", got, tt.wantType)
 			}
 		})
 	}

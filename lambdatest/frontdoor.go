@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -57,7 +58,9 @@ const maxPrelude = 1024 * 1024
 //     the response must be an events.APIGatewayProxyResponse (or a
 //     streamed events.APIGatewayProxyStreamingResponse), otherwise 502.
 //     Limits: 10 MB request (413), 10,240 bytes of request line and header
-//     values (431), 29 s integration timeout (504).
+//     values (431), 29 s integration timeout (504); with
+//     [FrontDoorOptions.Stream] (responseTransferMode STREAM), the
+//     function's own timeout and 200 MB streamed.
 //   - [ALB] and [ALBMultiValue]: events.ALBTargetGroupRequest, with
 //     lowercase header names and the query string as it arrived (not
 //     decoded), one value per name (the last) or every value; the
@@ -107,6 +110,9 @@ func NewFrontDoor(f Invoker, door FrontDoor, opts *FrontDoorOptions) http.Handle
 		d.domain = o.ID + ".lambda-url." + region + ".on.aws"
 		d.bodyLimit = MaxPayload
 	case HTTPAPI, RESTAPI:
+		if o.Stream && door == HTTPAPI {
+			panic("lambdatest: NewFrontDoor: an HTTP API cannot stream its responses")
+		}
 		d.stage = o.Stage
 		if d.stage == "" {
 			d.stage = "$default"
@@ -119,13 +125,16 @@ func NewFrontDoor(f Invoker, door FrontDoor, opts *FrontDoorOptions) http.Handle
 		}
 		d.domain = o.ID + ".execute-api." + region + ".amazonaws.com"
 		d.bodyLimit = maxFrontDoorBody
-		if o.Timeout <= 0 {
+		if o.Timeout <= 0 && !o.Stream {
 			o.Timeout = 30 * time.Second
 			if door == RESTAPI {
 				o.Timeout = 29 * time.Second
 			}
 		}
 	case ALB, ALBMultiValue:
+		if o.Stream {
+			panic("lambdatest: NewFrontDoor: a load balancer cannot stream its responses")
+		}
 		if o.ID == "" {
 			o.ID = "6d0ecf831eec9f09"
 		}
@@ -154,6 +163,7 @@ type frontDoor struct {
 	targetGroupARN string
 	bodyLimit      int
 	log            *slog.Logger
+	warnOnce       sync.Once // the buffered-door warning for a streamed response
 }
 
 // isALB reports whether d is a load balancer (either header mode).
@@ -323,6 +333,13 @@ func (d *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if resp.Streamed {
+		if !d.opts.Stream && resp.ContentType == contentTypeHTTPIntegration {
+			d.warnOnce.Do(func() {
+				d.log.Warn("the function streamed its response, but this front door is buffered " +
+					"(a function URL in BUFFERED invoke mode, a REST API integration without responseTransferMode STREAM): " +
+					"AWS would not stream it; stream the front door, or turn the function's streaming off")
+			})
+		}
 		d.writeStream(w, resp)
 		return
 	}
@@ -477,7 +494,7 @@ func (d *frontDoor) writeStream(w http.ResponseWriter, resp *Response) {
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	limit := int64(MaxStreamedResponse)
-	if d.door != FunctionURL {
+	if d.door != FunctionURL && !d.opts.Stream {
 		limit = maxFrontDoorBody
 	}
 	buf := make([]byte, 32*1024)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/internal/syncio"
 )
 
 // door is one front-door configuration under test.
@@ -298,12 +300,45 @@ func TestFrontDoorStreamsIncrementally(t *testing.T) {
 
 func TestNewFrontDoorPanics(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		if recover() == nil {
-			t.Error("NewFrontDoor(unknown door) did not panic")
+	for _, tc := range []struct {
+		door FrontDoor
+		opts *FrontDoorOptions
+	}{
+		{FrontDoor("nlb"), nil},
+		{HTTPAPI, &FrontDoorOptions{Stream: true}},
+		{ALB, &FrontDoorOptions{Stream: true}},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewFrontDoor(%s, %+v) did not panic", tc.door, tc.opts)
+				}
+			}()
+			NewFrontDoor(&Function{}, tc.door, tc.opts)
+		}()
+	}
+}
+
+// A streamed response is written through by a function URL and a REST API
+// in either mode; in buffered mode the front door warns that AWS would not
+// stream it.
+func TestFrontDoorStreamMode(t *testing.T) {
+	t.Parallel()
+	for _, d := range []door{doors[0], doors[3]} {
+		for _, stream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s stream=%v", d.name, stream), func(t *testing.T) {
+				log := new(syncio.Buffer)
+				srv := serveDoor(t, d, &FrontDoorOptions{Stream: stream, Logger: slog.New(slog.NewTextHandler(log, nil))})
+				req, _ := http.NewRequest("GET", srv.URL+d.prefix+"/x?mode=stream&chunks=a,b", nil)
+				if resp, body := do(t, req); resp.StatusCode != 200 || string(body) != "ab" {
+					t.Errorf("streamed GET = %d %q, want 200 ab", resp.StatusCode, body)
+				}
+				if warned := strings.Contains(log.String(), "this front door is buffered"); warned == stream {
+					t.Errorf("warned about a buffered door: %v, want %v; log:\n%s", warned, !stream, log.String())
+				}
+			})
 		}
-	}()
-	NewFrontDoor(&Function{}, FrontDoor("nlb"), nil)
+	}
 }
 
 // TestFrontDoorALB checks both header modes of a load balancer's Lambda

@@ -334,4 +334,17 @@ type FrontDoorOptions struct {
 	Region string
 	// Logger receives the front door's logs. nil means discard.
 	Logger *slog.Logger
+	// Stream makes the front door stream the function's response, as a
+	// function URL in RESPONSE_STREAM invoke mode and a REST API whose
+	// Lambda proxy integration has responseTransferMode STREAM do (API
+	// Gateway then invokes with InvokeWithResponseStream): for a REST API,
+	// the integration timeout becomes the function's own (up to 15
+	// minutes) instead of 29 s, and the 10 MB response limit gives way to
+	// the 200 MB of a stream. HTTP APIs and load balancers cannot stream:
+	// NewFrontDoor panics. Without it a function URL and a REST API are
+	// buffered; a streamed response reaching them is still written through,
+	// with a warning on Logger, since what AWS does with it is not
+	// documented (mcplambda functions stream only when told their front
+	// door does).
+	Stream bool
 }

@@ -29,9 +29,10 @@ type child struct {
 	done   chan struct{} // closed once every goroutine of the child has ended
 
 	// guarded by Proxy.mu
-	claimed   bool   // it has served (or is serving) a request
-	principal string // per-principal mode: the principal it serves
-	inflight  int    // requests using it now
+	claimed   bool    // it has served (or is serving) a request
+	principal string  // per-principal mode: the principal it serves
+	inflight  int     // requests using it now
+	calls     []*call // forwarded requests in progress, with RelayRequests
 
 	mu     sync.Mutex
 	cause  error     // why the child is unusable; nil while healthy
@@ -138,6 +139,9 @@ func (p *Proxy) startChild(ctx context.Context, gen int) (_ *child, err error) {
 	out := &stdoutFilter{r: bufio.NewReaderSize(stdoutR, 64<<10), f: stdoutR, max: p.opts.MaxMessageBytes, junk: p.opts.Stderr, c: c, log: log, progress: func(line []byte) bool { return p.interceptProgress(c, line) }}
 	transport := &mcp.IOTransport{Reader: out, Writer: stdinW, MaxLineLength: -1}
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcplambda-stdio", Version: "v1"}, p.clientOptions())
+	if p.opts.RelayRequests {
+		client.AddReceivingMiddleware(p.relayRoots)
+	}
 	cctx, cancel := context.WithTimeout(ctx, p.opts.StartTimeout)
 	defer cancel()
 	type result struct {

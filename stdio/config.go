@@ -34,7 +34,7 @@ const (
 	EnvDeadlineMargin = "MCPLAMBDA_DEADLINE_MARGIN"  // time kept before the invocation deadline (default "500ms")
 	EnvPath           = "MCPLAMBDA_PATH"             // the MCP endpoint path (default "/mcp")
 	EnvAllowedOrigins = "MCPLAMBDA_ALLOWED_ORIGINS"  // comma-separated browser origins allowed by CORS
-	EnvResponseStream = "MCPLAMBDA_RESPONSE_STREAM"  // "true" for a function URL in RESPONSE_STREAM mode
+	EnvResponseStream = mcplambda.EnvResponseStream  // "true" for a function URL in RESPONSE_STREAM mode or a REST API that streams
 	EnvTrustFrontDoor = "MCPLAMBDA_TRUST_FRONT_DOOR" // "true": the front door's identity is the caller (mcplambda.Options.TrustFrontDoor)
 )
 

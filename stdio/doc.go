@@ -31,7 +31,12 @@
 // init phase, which is not billed and runs with a full CPU) and kept
 // across warm invocations. Requests are forwarded over one MCP client
 // session; the child's progress notifications reach a caller that accepts
-// text/event-stream. A child that exits, breaks its pipes, writes
+// text/event-stream. With [ProxyOptions.RelayRequests] (on in [Run] when
+// the server has sessions, MCPLAMBDA_SESSIONS=true in the no-code mode),
+// the child's requests to its client (elicitation, sampling, roots) go to
+// the caller of the request it serves: legacy clients on a session whose
+// response streams answer them, on whatever instance their answer lands;
+// others get a JSON-RPC error that says why. A child that exits, breaks its pipes, writes
 // something that is not an MCP message stream, sends a message over
 // [ProxyOptions.MaxMessageBytes], or does not answer before the
 // invocation's deadline minus [ProxyOptions.DeadlineMargin] fails the

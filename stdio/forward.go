@@ -33,9 +33,9 @@ type relay struct {
 }
 
 func (p *Proxy) clientOptions() *mcp.ClientOptions {
-	return &mcp.ClientOptions{
-		// No roots, sampling or elicitation: a stateless front door cannot
-		// send requests back to the caller.
+	o := &mcp.ClientOptions{
+		// No roots, sampling or elicitation unless relayed: a stateless
+		// front door cannot send requests back to the caller.
 		Capabilities:   &mcp.ClientCapabilities{},
 		MultiRoundTrip: &mcp.MultiRoundTripOptions{Disabled: true}, // input_required results pass through
 		//lint:ignore SA1019 servers from before 2026-07-28 still send log notifications; they go to the function log
@@ -47,6 +47,13 @@ func (p *Proxy) clientOptions() *mcp.ClientOptions {
 		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { p.refreshLater() },
 		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { p.refreshLater() },
 	}
+	if p.opts.RelayRequests {
+		o.Capabilities = relayCapabilities()
+		o.ElicitationHandler = p.relayElicit
+		//lint:ignore SA1019 legacy clients still answer sampling requests, relayed to them
+		o.CreateMessageHandler = p.relaySampling
+	}
+	return o
 }
 
 // buildServer creates p.server from the capabilities and lists of c.
@@ -259,7 +266,9 @@ func forward[R any](p *Proxy, ctx context.Context, ss *mcp.ServerSession, progre
 	if tok != nil && out != nil {
 		out.SetProgressToken(tok)
 	}
+	untrack := p.track(c, ctx, ss, deadline)
 	res, err := call(cctx, c.cs)
+	untrack()
 	unrelay()
 	failed := false
 	if err != nil {

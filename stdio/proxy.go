@@ -130,6 +130,20 @@ type ProxyOptions struct {
 	// Logger receives the proxy's own log lines (restarts, timeouts).
 	// nil means no logging.
 	Logger *slog.Logger
+
+	// RelayRequests declares roots, sampling and elicitation to the server
+	// process and relays its requests for them (roots/list,
+	// sampling/createMessage, elicitation/create) to the caller of the
+	// request it is serving, through the proxy server's session for that
+	// caller. They reach legacy clients served with sessions
+	// (mcplambda.Options.Sessions) whose response streams; any other
+	// caller, a request of the process while it serves none or several,
+	// and a 2026-07-28 caller get a JSON-RPC error that says why, which
+	// the process sees as its client's answer. [Run] turns it on when
+	// its configuration has sessions. The zero value declares no client
+	// capabilities, so that servers fall back to what they do without
+	// them.
+	RelayRequests bool
 }
 
 // DefaultMaxMessageBytes is the message size limit used when

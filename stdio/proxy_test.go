@@ -87,7 +87,7 @@ func TestDirectInvoke(t *testing.T) {
 					}
 				}
 				slices.Sort(names)
-				want := []string{"add_tool", "big", "crash", "echo", "env", "exit_soon", "garbage", "hang", "pid", "progress", "slow", "spawn", "stderr"}
+				want := []string{"add_tool", "ask", "big", "crash", "echo", "env", "exit_soon", "garbage", "hang", "pid", "progress", "slow", "spawn", "stderr"}
 				if diff := cmp.Diff(want, names); diff != "" {
 					t.Errorf("tools (-want +got):\n%s", diff)
 				}

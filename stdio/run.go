@@ -34,7 +34,9 @@ type RunOptions struct {
 // cfg.Proxy.Logger is set.
 //
 // Secret references in cfg.Command.Env are resolved once, before the
-// server starts, with opts.ResolveEnv.
+// server starts, with opts.ResolveEnv. With cfg.Server.Sessions set, the
+// proxy relays the server's requests to its clients
+// ([ProxyOptions.RelayRequests]).
 func Run(ctx context.Context, cfg Config, opts *RunOptions) error {
 	var o RunOptions
 	if opts != nil {
@@ -55,6 +57,10 @@ func Run(ctx context.Context, cfg Config, opts *RunOptions) error {
 			return err
 		}
 		cfg.Command.Env = env
+	}
+	if cfg.Server.Sessions != nil {
+		// Legacy callers can then be asked: relay the server's requests.
+		cfg.Proxy.RelayRequests = true
 	}
 	p, err := NewProxy(ctx, cfg.Command, &cfg.Proxy)
 	if err != nil {

@@ -9,24 +9,46 @@ import (
 )
 
 // TestDevConformance runs the official MCP conformance suite against
-// examples/conformance as a real bootstrap under `mcplambda dev`, behind
-// the HTTP API and ALB front doors, and holds it to the same baseline as
-// local serving (examples/conformance/conformance_test.go): the Lambda
-// path must pass exactly what local serving passes. The function URL and
-// REST API doors run it in internal/emulatortest, under lambdatest and
-// AWS's Runtime Interface Emulator alike.
+// examples/conformance as a real bootstrap under `mcplambda dev`:
+//
+//   - behind a function URL with legacy sessions and two instances (the
+//     configuration `mcplambda dev --front url --sessions --instances 2`):
+//     a legacy client's answer to a tool's elicitation or sampling request
+//     always lands on the instance the waiting call does not hold, and the
+//     session store carries it over. It must pass what local serving passes
+//     (examples/conformance/conformance_test.go), every legacy scenario
+//     included;
+//   - behind the HTTP API with sessions, and the ALB without: those
+//     requests cannot reach the client (the front door buffers; there is
+//     no session), and fail at once, as expected-failures-unreachable.txt
+//     lists.
+//
+// The REST API and function URL doors without sessions run it in
+// internal/emulatortest, under lambdatest and AWS's Runtime Interface
+// Emulator alike.
 func TestDevConformance(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the conformance suite three times")
 	}
 	testtools.Conformance(t) // skip (or fail under MCPLAMBDA_REQUIRE_TOOLS) before building anything
-	baseline := filepath.Join(testtools.RepoRoot(), "examples", "conformance", "testdata", "expected-failures.txt")
-	for _, door := range []string{"httpapi", "alb"} {
-		t.Run(door, func(t *testing.T) {
-			// Several instances: the suite sends concurrent requests.
-			p := startDev(t, "--addr", "127.0.0.1:0", "--front", door, "--instances", "4", binary(t, "conformance"))
-			conformancetest.Check(t, p.mcpURL, baseline)
+	testdata := filepath.Join(testtools.RepoRoot(), "examples", "conformance", "testdata")
+	baseline := filepath.Join(testdata, "expected-failures.txt")
+	unreachable := filepath.Join(testdata, "expected-failures-unreachable.txt")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		baseline []string
+	}{
+		{"url-sessions", []string{"--front", "url", "--sessions", "--instances", "2"}, []string{baseline}},
+		// Several instances: the suite sends concurrent requests.
+		{"httpapi-sessions", []string{"--front", "httpapi", "--sessions", "--instances", "4"}, []string{baseline, unreachable}},
+		{"alb", []string{"--front", "alb", "--instances", "4"}, []string{baseline, unreachable}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--addr", "127.0.0.1:0"}, tc.args...)
+			p := startDev(t, append(args, binary(t, "conformance"))...)
+			conformancetest.Check(t, p.mcpURL, tc.baseline...)
 		})
 	}
 }

@@ -57,6 +57,8 @@ type devConfig struct {
 	env       []string
 	name      string
 	stateDir  string // --state-dir; see devstate.go
+	sessions  bool   // --sessions: MCPLAMBDA_SESSIONS=true for the function
+	stream    bool   // --stream, or its default: the front door streams, MCPLAMBDA_RESPONSE_STREAM=true
 	json      bool
 	verbose   bool
 	target    string
@@ -109,6 +111,8 @@ func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
 		return nil
 	})
 	cfg.addStateFlag(set)
+	set.BoolVar(&cfg.sessions, "sessions", false, "legacy sessions: MCPLAMBDA_SESSIONS=true in the function's environment, so that a\nfunction calling dynamo.SessionsFromEnv (the conformance example, \"dev -- COMMAND\")\nkeeps 2025-11-25 sessions in the state directory its instances share")
+	set.BoolVar(&cfg.stream, "stream", false, "stream responses: a function URL in RESPONSE_STREAM mode or a REST API with response\nstreaming, and MCPLAMBDA_RESPONSE_STREAM=true for the function (default: on with\n--sessions behind url or rest, where requests to legacy clients need it; else off)")
 	set.BoolVar(&cfg.json, "json", false, "print request and REPORT lines as JSON objects, and all of the function's output")
 	set.BoolVar(&cfg.verbose, "v", false, "print all of the function's output (metrics, info logs), and what the emulator\nand the front door do")
 	return set
@@ -186,7 +190,7 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 			if cfg.name == "" {
 				cfg.name = "stdio"
 			}
-			cfg.limitCPU = memoryGiven(set)
+			cfg.given(set)
 			return cfg, cfg.validate()
 		}
 		// TARGET came before "--": parse the whole line afresh below.
@@ -205,7 +209,7 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 		if cfg.name == "" {
 			cfg.name = "gateway"
 		}
-		cfg.limitCPU = memoryGiven(set)
+		cfg.given(set)
 		return cfg, cfg.validate()
 	}
 	if set.NArg() == 0 {
@@ -229,15 +233,31 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 	if cfg.name == "" {
 		cfg.name = defaultName(cfg.target)
 	}
-	cfg.limitCPU = memoryGiven(set)
+	cfg.given(set)
 	return cfg, cfg.validate()
 }
 
-// memoryGiven reports whether the command line set --memory.
-func memoryGiven(set *flag.FlagSet) bool {
-	given := false
-	set.Visit(func(f *flag.Flag) { given = given || f.Name == "memory" })
-	return given
+// given settles the flags whose default depends on others: instances get
+// the CPU share of --memory only when it was given, and --stream defaults
+// to on with --sessions behind a front door that can stream.
+func (cfg *devConfig) given(set *flag.FlagSet) {
+	stream := false
+	set.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "memory":
+			cfg.limitCPU = true
+		case "stream":
+			stream = true
+		}
+	})
+	if !stream {
+		cfg.stream = cfg.sessions && canStream(cfg.front)
+	}
+}
+
+// canStream reports whether a front door can stream its responses.
+func canStream(door lambdatest.FrontDoor) bool {
+	return door == lambdatest.FunctionURL || door == lambdatest.RESTAPI
 }
 
 // validate checks the flag values.
@@ -249,6 +269,8 @@ func (cfg *devConfig) validate() error {
 		return usagef(devHint, "dev: --timeout %s: want more than 0s and at most %s, as in Lambda", cfg.timeout, maxTimeout)
 	case cfg.memoryMB < minMemoryMB || cfg.memoryMB > maxMemoryMB:
 		return usagef(devHint, "dev: --memory %d: want %d to %d (MB), as in Lambda", cfg.memoryMB, minMemoryMB, maxMemoryMB)
+	case cfg.stream && !canStream(cfg.front):
+		return usagef(devHint, "dev: --stream: the %s front door cannot stream its responses; use --front url or rest", cfg.front)
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return usagef(devHint, "dev: --addr %q: want host:port, e.g. 127.0.0.1:8080 (port 0 picks a free port)", cfg.addr)
@@ -307,6 +329,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.setModeEnv()
 	stderr := syncio.NewWriter(c.Stderr)
 	level := slog.LevelWarn
 	if cfg.verbose {
@@ -396,7 +419,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	invokeAPI := lambdatest.NewInvokeAPI(fns...)
 	mux.Handle("/2015-03-31/", invokeAPI) // Invoke
 	mux.Handle("/2021-11-15/", invokeAPI) // InvokeWithResponseStream
-	mux.Handle("/", rebindingGuard(newFrontDoor(fn, cfg.front, logger)))
+	mux.Handle("/", rebindingGuard(newFrontDoor(fn, cfg.front, cfg.stream, logger)))
 	srv := &http.Server{Handler: requestLogger(mux, stderr, cfg.json), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -407,11 +430,23 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	if cfg.limitCPU {
 		cpu = fmt.Sprintf("%.1f%% of a vCPU", 100*float64(cfg.memoryMB)/1769)
 	}
+	door := string(cfg.front)
+	if cfg.stream {
+		door += " (streaming)"
+	}
 	fmt.Fprintf(stderr, "mcplambda: function %q: %s front door, %d MB (%s), timeout %s, up to %d instance(s); Ctrl-C stops\n",
-		cfg.name, cfg.front, cfg.memoryMB, cpu, cfg.timeout, cfg.instances)
+		cfg.name, door, cfg.memoryMB, cpu, cfg.timeout, cfg.instances)
 	fmt.Fprintf(stderr, "mcplambda: state in %s (%s)\n", stateDir, state.EnvStateDir)
 	for _, f := range cfg.functions {
 		fmt.Fprintf(stderr, "mcplambda: function %q (%s) through the Invoke API only\n", f.name, f.target)
+	}
+	switch {
+	case cfg.sessions && !cfg.stream:
+		fmt.Fprintf(stderr, "mcplambda: legacy sessions on, but the %s front door buffers responses: requests to legacy clients (elicitation, sampling, roots) fail; they need --front url or rest with --stream\n", cfg.front)
+	case cfg.sessions && cfg.instances < 2:
+		fmt.Fprintln(stderr, "mcplambda: legacy sessions on with one instance: a client's answer to a request waits for the instance the asking call holds; use --instances 2 or more, as Lambda scales out")
+	case cfg.sessions:
+		fmt.Fprintln(stderr, "mcplambda: legacy sessions on (MCPLAMBDA_SESSIONS), shared by the instances through the state directory")
 	}
 
 	select {
@@ -527,8 +562,8 @@ const restStage = "prod"
 // the MCP endpoint is /mcp whatever the door. For a REST API, whose URLs
 // start with the stage, that is what a custom domain name with an API
 // mapping does: /mcp reaches the function as path /mcp of stage prod.
-func newFrontDoor(fn *lambdatest.Function, door lambdatest.FrontDoor, logger *slog.Logger) http.Handler {
-	opts := &lambdatest.FrontDoorOptions{Logger: logger}
+func newFrontDoor(fn *lambdatest.Function, door lambdatest.FrontDoor, stream bool, logger *slog.Logger) http.Handler {
+	opts := &lambdatest.FrontDoorOptions{Logger: logger, Stream: stream}
 	if door != lambdatest.RESTAPI {
 		return lambdatest.NewFrontDoor(fn, door, opts)
 	}

@@ -393,6 +393,8 @@ func TestUsage(t *testing.T) {
 		{name: "bad memory", args: []string{"dev", "--memory", "64", "./x"}, code: 2, stderr: []string{"--memory 64: want 128 to 10240", devHint}},
 		{name: "bad instances", args: []string{"dev", "--instances", "0", "./x"}, code: 2, stderr: []string{"--instances 0", devHint}},
 		{name: "bad env", args: []string{"dev", "--env", "NOVALUE", "./x"}, code: 2, stderr: []string{"want KEY=VALUE", devHint}},
+		{name: "stream behind an HTTP API", args: []string{"dev", "--front", "httpapi", "--stream", "./x"}, code: 2, stderr: []string{"--stream: the httpapi front door cannot stream", devHint}},
+		{name: "stream behind an ALB", args: []string{"dev", "--sessions", "--front", "alb", "--stream=true", "./x"}, code: 2, stderr: []string{"--stream: the alb front door cannot stream", devHint}},
 		{name: "bad addr", args: []string{"dev", "--addr", "8080", "./x"}, code: 2, stderr: []string{`--addr "8080": want host:port`, devHint}},
 		{name: "bad name", args: []string{"dev", "--name", "a b", "./x"}, code: 2, stderr: []string{`--name "a b"`, devHint}},
 		{name: "unknown flag", args: []string{"dev", "--bogus", "./x"}, code: 2, stderr: []string{"flag provided but not defined: -bogus", devHint}},

@@ -46,3 +46,18 @@ func (cfg *devConfig) setStateDir() (string, error) {
 	cfg.env = append([]string{state.EnvStateDir + "=" + dir}, cfg.env...) // --env wins
 	return dir, nil
 }
+
+// setModeEnv puts what --sessions and --stream ask of the function in its
+// environment (MCPLAMBDA_SESSIONS, read by dynamo.SessionsFromEnv, and
+// MCPLAMBDA_RESPONSE_STREAM, read by mcplambda.Serve), before --env, which
+// wins.
+func (cfg *devConfig) setModeEnv() {
+	var env []string
+	if cfg.sessions {
+		env = append(env, "MCPLAMBDA_SESSIONS=true")
+	}
+	if cfg.stream {
+		env = append(env, "MCPLAMBDA_RESPONSE_STREAM=true")
+	}
+	cfg.env = append(env, cfg.env...)
+}

@@ -149,3 +149,34 @@ func TestDevStateSharedAndKept(t *testing.T) {
 		t.Errorf("count after a restart of dev = %d, want 3 (the state of the first run kept)", r.Count)
 	}
 }
+
+// --stream defaults to on with --sessions behind a front door that can
+// stream; the two flags become the function's environment, before --env.
+func TestDevSessionsAndStream(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    [2]bool // sessions, stream
+		wantEnv []string
+	}{
+		{[]string{"./x"}, [2]bool{false, false}, nil},
+		{[]string{"--sessions", "./x"}, [2]bool{true, true}, []string{"MCPLAMBDA_SESSIONS=true", "MCPLAMBDA_RESPONSE_STREAM=true"}},
+		{[]string{"--sessions", "--front", "rest", "./x"}, [2]bool{true, true}, []string{"MCPLAMBDA_SESSIONS=true", "MCPLAMBDA_RESPONSE_STREAM=true"}},
+		{[]string{"--sessions", "--front", "httpapi", "./x"}, [2]bool{true, false}, []string{"MCPLAMBDA_SESSIONS=true"}},
+		{[]string{"--sessions", "--stream=false", "./x"}, [2]bool{true, false}, []string{"MCPLAMBDA_SESSIONS=true"}},
+		{[]string{"--stream", "./x", "--env", "MCPLAMBDA_RESPONSE_STREAM=false"}, [2]bool{false, true}, []string{"MCPLAMBDA_RESPONSE_STREAM=true", "MCPLAMBDA_RESPONSE_STREAM=false"}},
+		{[]string{"--sessions", "--", "node", "server.js"}, [2]bool{true, true}, []string{"MCPLAMBDA_SESSIONS=true", "MCPLAMBDA_RESPONSE_STREAM=true"}},
+	}
+	for _, tt := range tests {
+		cfg, err := (&DevCommand{}).parse(tt.args)
+		if err != nil {
+			t.Fatalf("parse(%q) error = %v", tt.args, err)
+		}
+		if got := [2]bool{cfg.sessions, cfg.stream}; got != tt.want {
+			t.Errorf("parse(%q): sessions, stream = %v, want %v", tt.args, got, tt.want)
+		}
+		cfg.setModeEnv()
+		if diff := cmp.Diff(tt.wantEnv, cfg.env); diff != "" {
+			t.Errorf("parse(%q): environment (-want +got):\n%s", tt.args, diff)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcplambda/mcplambda/dynamo/dynamotest"
 	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -36,6 +37,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
+	dynamotest.Stop() // if a test started DynamoDB Local
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -54,6 +56,7 @@ var binaries = map[string]*struct {
 	"conformance": {pkg: "../../examples/conformance", tags: "lambda.norpc"},
 	"noop":        {pkg: "./testdata/noop", tags: "lambda.norpc"},
 	"statefn":     {pkg: "./testdata/statefn", tags: "lambda.norpc"},
+	"askfn":       {pkg: "./testdata/askfn", tags: "lambda.norpc"},
 	"echoserver":  {pkg: "../../stdio/testdata/echoserver"},
 }
 

@@ -87,6 +87,12 @@
 //	                     also run TARGET as the function NAME, behind the Invoke API
 //	--state-dir DIR      the function's state directory, MCPLAMBDA_STATE_DIR (default:
 //	                     mcplambda/dev/NAME/state in the user cache directory)
+//	--sessions           legacy sessions: MCPLAMBDA_SESSIONS=true in the function's
+//	                     environment (see below)
+//	--stream             stream responses: the function URL in RESPONSE_STREAM mode,
+//	                     the REST API with response streaming, and
+//	                     MCPLAMBDA_RESPONSE_STREAM=true for the function (default: on
+//	                     with --sessions behind url or rest, off otherwise)
 //	--json               print request and REPORT lines as JSON objects, and all
 //	                     of the function's output
 //	-v                   print all of the function's output, and log what the
@@ -161,6 +167,28 @@
 // at start. Delete it, or pass another --state-dir, to start afresh. With
 // --env MCPLAMBDA_TABLE=TABLE (and AWS credentials) the function uses that
 // DynamoDB table instead.
+//
+// With --sessions, the function finds MCPLAMBDA_SESSIONS=true in its
+// environment: one that takes its sessions from dynamo.SessionsFromEnv
+// (examples/conformance, the stdio adapter of "dev -- COMMAND") serves
+// MCP 2025-11-25 and 2025-06-18 clients with sessions in the shared state
+// directory, and a tool's requests to such a client (elicitation,
+// sampling, roots) go out on the call's response stream while the
+// client's answer, which comes in a new request on another instance,
+// meets the waiting call there. That needs a response that streams, so
+// --sessions turns on --stream behind the url and rest front doors (as
+// the CDK construct streams with sessions), and at least two instances,
+// as Lambda scales out: dev says so when either is missing. Try it with
+// the conformance suite's fixtures:
+//
+//	mcplambda dev --front url --sessions --instances 2 ./examples/conformance
+//
+// --stream alone tells the function its front door streams
+// (MCPLAMBDA_RESPONSE_STREAM=true, which mcplambda.Serve honours) and
+// lifts the REST API's 29 s integration timeout to the function's own, as
+// responseTransferMode STREAM does; without it, the url and rest doors
+// are buffered, as a function URL and a REST API are by default, and a
+// function that streams anyway gets a warning.
 //
 // Instances start on demand, as in Lambda: the first request pays the cold
 // start. An invocation running past --timeout is killed with its instance.

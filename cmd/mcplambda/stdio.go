@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/mcplambda/mcplambda/dynamo"
 	"github.com/mcplambda/mcplambda/stdio"
 	"github.com/mcplambda/mcplambda/stdio/awssecrets"
 )
@@ -32,7 +33,11 @@ Without COMMAND, the server comes from the environment (MCPLAMBDA_COMMAND,
 MCPLAMBDA_ARGS as a JSON array, MCPLAMBDA_ENV, MCPLAMBDA_DIR,
 MCPLAMBDA_ISOLATION=warm|per-principal|per-request, MCPLAMBDA_TIMEOUT, ...) or
 the file named by MCPLAMBDA_CONFIG; see "go doc
-github.com/mcplambda/mcplambda/stdio". Values of MCPLAMBDA_ENV may reference
+github.com/mcplambda/mcplambda/stdio". With MCPLAMBDA_SESSIONS=true, legacy
+clients get sessions in the store MCPLAMBDA_TABLE or MCPLAMBDA_STATE_DIR names
+(see "go doc github.com/mcplambda/mcplambda/dynamo.StoreFromEnv"), and the
+server's requests to its client (elicitation, sampling, roots) are relayed to
+them. Values of MCPLAMBDA_ENV may reference
 SSM parameters (ssm:NAME) or Secrets Manager secrets (secretsmanager:ID[#KEY]),
 resolved once at start with the function's role.
 
@@ -63,5 +68,10 @@ func (c *StdioCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("stdio: %w", err)
 	}
 	cfg.Server.Ready = func(url string) { fmt.Fprintln(c.Stdout, "mcplambda: listening on "+url) }
+	// MCPLAMBDA_SESSIONS=true: legacy sessions, and the server's requests
+	// to its client (elicitation, sampling, roots) relayed to them.
+	if cfg.Server.Sessions, err = dynamo.SessionsFromEnv(ctx, nil); err != nil {
+		return fmt.Errorf("stdio: %w", err)
+	}
 	return stdio.Run(ctx, cfg, &stdio.RunOptions{ResolveEnv: awssecrets.ResolveEnv})
 }

@@ -68,6 +68,10 @@ const (
 const (
 	DefaultMemoryMB = 512 // Go needs far less memory, but Lambda's CPU share grows with it
 	DefaultTimeout  = 30 * time.Second
+	// DefaultSessionsTimeout is the timeout with Sessions: a tool's
+	// elicitation waits for a person, and the wait ends shortly before the
+	// function's timeout.
+	DefaultSessionsTimeout = 2 * time.Minute
 )
 
 // ServerProps configures [NewServer]. Every field's zero value is a
@@ -84,9 +88,10 @@ type ServerProps struct {
 	FunctionName string
 	// MemoryMB is the function's memory. Zero means [DefaultMemoryMB].
 	MemoryMB int
-	// Timeout is the function's timeout. Zero means [DefaultTimeout]. The
-	// API Gateway front doors end a request after 29 s (REST) or 30 s (HTTP
-	// API) whatever this is.
+	// Timeout is the function's timeout. Zero means [DefaultTimeout], or
+	// [DefaultSessionsTimeout] with Sessions. The HTTP API ends a request
+	// after 30 s and a buffered REST API after 29 s whatever this is; a
+	// streaming REST API's integration gets this timeout (up to 15 minutes).
 	Timeout time.Duration
 	// Environment is added to the function's environment.
 	Environment map[string]string
@@ -101,10 +106,25 @@ type ServerProps struct {
 	URLAuthNone bool
 	// ResponseStream streams responses: a function URL in RESPONSE_STREAM
 	// invoke mode, or a REST API integration with response transfer mode
-	// STREAM. The function must stream too (mcplambda.Options.ResponseStream;
-	// NewStdioServer sets MCPLAMBDA_RESPONSE_STREAM itself). HTTP APIs
-	// cannot stream: NewServer panics if both are set.
+	// STREAM and the function's timeout. The function learns it from
+	// MCPLAMBDA_RESPONSE_STREAM=true in its environment, which
+	// mcplambda.Serve (mcplambda.Options.ResponseStream) and the stdio
+	// adapter honour. HTTP APIs cannot stream: NewServer panics if both
+	// are set.
 	ResponseStream bool
+	// Sessions turns on legacy sessions (MCP 2025-11-25 and earlier
+	// clients) with what a tool's requests to such clients (elicitation,
+	// sampling, roots) need across instances: MCPLAMBDA_SESSIONS=true in
+	// the function's environment (read by dynamo.SessionsFromEnv, and by
+	// the stdio adapter), the DynamoDB table (Table, with its defaults if
+	// nil) the function reads and writes the sessions and the requests'
+	// records in, responses that stream behind a function URL or REST API
+	// (ResponseStream is implied), and [DefaultSessionsTimeout] unless
+	// Timeout says otherwise. Behind an HTTP API, which cannot stream,
+	// sessions work, but such requests fail with an error that says why.
+	// A streamed response idles while a request waits for its answer: a
+	// regional REST API ends a stream idle for 5 minutes.
+	Sessions bool
 	// JWT, for an HTTP API only, puts a JWT authorizer in front of the
 	// function. Nil means no authorizer.
 	JWT *JWTProps
@@ -262,6 +282,17 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 	if p.MemoryMB == 0 {
 		p.MemoryMB = DefaultMemoryMB
 	}
+	if p.Sessions {
+		if p.Table == nil {
+			p.Table = &TableProps{}
+		}
+		if p.FrontDoor != HTTPAPI {
+			p.ResponseStream = true
+		}
+		if p.Timeout == 0 {
+			p.Timeout = DefaultSessionsTimeout
+		}
+	}
 	if p.Timeout == 0 {
 		p.Timeout = DefaultTimeout
 	}
@@ -278,6 +309,12 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 	env := map[string]*string{}
 	for k, v := range fc.env {
 		env[k] = jsii.String(v)
+	}
+	if p.ResponseStream {
+		env["MCPLAMBDA_RESPONSE_STREAM"] = jsii.String("true")
+	}
+	if p.Sessions {
+		env["MCPLAMBDA_SESSIONS"] = jsii.String("true")
 	}
 	for k, v := range p.Environment {
 		env[k] = jsii.String(v)
@@ -436,10 +473,16 @@ func (s *Server) addRESTAPI(p *ServerProps) (requests, serverErrors, latency aws
 	if p.ResponseStream {
 		transfer = awsapigateway.ResponseTransferMode_STREAM
 	}
-	integration := awsapigateway.NewLambdaIntegration(s.Function, &awsapigateway.LambdaIntegrationOptions{
+	opts := &awsapigateway.LambdaIntegrationOptions{
 		Proxy:                jsii.Bool(true),
 		ResponseTransferMode: transfer,
-	})
+	}
+	if p.ResponseStream && p.Timeout > 29*time.Second {
+		// A streaming integration may run as long as the function (up
+		// to 15 minutes); a buffered one stops at 29 s.
+		opts.Timeout = awscdk.Duration_Millis(jsii.Number(p.Timeout.Milliseconds()))
+	}
+	integration := awsapigateway.NewLambdaIntegration(s.Function, opts)
 	method := &awsapigateway.MethodOptions{}
 	if p.Authorizer != nil {
 		method.Authorizer = awsapigateway.NewRequestAuthorizer(s.Construct, jsii.String("Authorizer"), &awsapigateway.RequestAuthorizerProps{

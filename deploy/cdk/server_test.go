@@ -246,6 +246,61 @@ func TestTable(t *testing.T) {
 	}
 }
 
+// TestSessions checks what Sessions brings: the table the function may
+// use (package dynamo's actions only), MCPLAMBDA_SESSIONS, responses that
+// stream behind a function URL and a REST API (whose integration gets the
+// function's timeout), and a timeout a person can answer within. Behind an
+// HTTP API, which cannot stream, sessions come without streaming.
+func TestSessions(t *testing.T) {
+	for _, tt := range []struct {
+		door    FrontDoor
+		timeout time.Duration
+		stream  bool
+		want    int // seconds
+	}{
+		{door: FunctionURL, stream: true, want: 120},
+		{door: RESTAPI, stream: true, want: 120},
+		{door: RESTAPI, timeout: 10 * time.Minute, stream: true, want: 600},
+		{door: HTTPAPI, stream: false, want: 120},
+	} {
+		t.Run(fmt.Sprintf("%s %v", tt.door, tt.timeout), func(t *testing.T) {
+			s := synthesize(t, func(stack awscdk.Stack) {
+				NewServer(stack, "Time", &ServerProps{Zip: timeZip, FrontDoor: tt.door, Sessions: true, Timeout: tt.timeout})
+			})
+			table := s.one(t, "AWS::DynamoDB::Table")
+			env := map[string]any{"MCPLAMBDA_SESSIONS": "true", "MCPLAMBDA_TABLE": ref(table.ID)}
+			if tt.stream {
+				env["MCPLAMBDA_RESPONSE_STREAM"] = "true"
+			}
+			s.has(t, "AWS::Lambda::Function", map[string]any{"Timeout": tt.want, "Environment": map[string]any{"Variables": env}})
+			fn := s.one(t, "AWS::Lambda::Function")
+			_, streams := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)["MCPLAMBDA_RESPONSE_STREAM"]
+			if streams != tt.stream {
+				t.Errorf("MCPLAMBDA_RESPONSE_STREAM set: %v, want %v", streams, tt.stream)
+			}
+			switch tt.door {
+			case FunctionURL:
+				s.has(t, "AWS::Lambda::Url", map[string]any{"InvokeMode": "RESPONSE_STREAM"})
+			case RESTAPI:
+				s.has(t, "AWS::ApiGateway::Method", map[string]any{
+					"HttpMethod":  "POST",
+					"Integration": map[string]any{"Type": "AWS_PROXY", "ResponseTransferMode": "STREAM", "TimeoutInMillis": tt.want * 1000},
+				})
+			}
+			var actions [][]string
+			for _, st := range statements(s) {
+				if slices.ContainsFunc(st.actions, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
+					actions = append(actions, st.actions)
+				}
+			}
+			if diff := cmp.Diff([][]string{TableActions}, actions); diff != "" {
+				t.Errorf("DynamoDB statements' actions (-want +got):\n%s", diff)
+			}
+			checkLeastPrivilege(t, s)
+		})
+	}
+}
+
 // TestStdioServer checks a stdio server on Node.js 22 with the stdio layer:
 // the layer (the zip mcplambda build --layer wrote), the exec wrapper and
 // the server's command in the environment.

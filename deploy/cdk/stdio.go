@@ -71,9 +71,6 @@ func NewStdioServer(scope constructs.Construct, id string, props *StdioServerPro
 	if p.Isolation != "" {
 		env["MCPLAMBDA_ISOLATION"] = p.Isolation
 	}
-	if p.ResponseStream {
-		env["MCPLAMBDA_RESPONSE_STREAM"] = "true"
-	}
 
 	// The layer is created in the scope, not in the server, so that its id
 	// stays put if the server moves; NewServer creates the rest.

@@ -18,7 +18,8 @@ import (
 
 // TestConformance runs the official MCP conformance suite against this
 // example: by default the binary built from this package and started the
-// way a user would (PORT=... ./conformance), or, when
+// way a user would, with sessions (MCPLAMBDA_SESSIONS=1 PORT=...
+// ./conformance: the sessions live in the process's memory), or, when
 // MCPLAMBDA_CONFORMANCE_URL is set, the MCP endpoint at that URL (for
 // example this binary under the Lambda emulator, mcplambda dev).
 //
@@ -61,7 +62,7 @@ func buildServer(t *testing.T) string {
 func startServer(t *testing.T, bin string) string {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORT=0") // a free port, named in the ready line
+	cmd.Env = append(os.Environ(), "PORT=0", "MCPLAMBDA_SESSIONS=1", "MCPLAMBDA_TABLE=", "MCPLAMBDA_STATE_DIR=") // a free port, named in the ready line; sessions in memory
 	// The test decides where the server listens, even inside a Lambda-like
 	// environment.
 	cmd.Env = append(cmd.Env, "AWS_LAMBDA_RUNTIME_API=")

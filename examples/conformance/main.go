@@ -14,12 +14,28 @@
 //
 // The same binary is a Lambda bootstrap: built for linux and deployed as
 // a custom runtime function, [mcplambda.Start] serves the fixtures from
-// whatever front door invokes it. conformance_test.go builds the binary,
-// starts it and runs the suite's 2026-07-28 and 2025-11-25 requirement sets
-// and its 2025-06-18 scenarios against it (see
-// [github.com/mcplambda/mcplambda/internal/conformancetest]), comparing the
-// results with testdata/expected-failures.txt, which says why each listed
-// check fails. With MCPLAMBDA_CONFORMANCE_URL set, the test runs the suite
+// whatever front door invokes it.
+//
+// With MCPLAMBDA_SESSIONS=true in the environment (`mcplambda dev
+// --sessions` sets it, and so does the CDK construct with
+// ServerProps.Sessions), legacy clients get sessions in the store
+// dynamo.SessionsFromEnv picks (DynamoDB, the dev state directory, or
+// memory locally), and the legacy sampling and elicitation fixtures work
+// across instances wherever the response streams:
+//
+//	go run ./cmd/mcplambda dev --front url --sessions --instances 2 ./examples/conformance
+//
+// Without it, legacy clients are served statelessly and those fixtures
+// fail with an error that says why.
+//
+// conformance_test.go builds the binary, starts it with sessions and runs
+// the suite's 2026-07-28 and 2025-11-25 requirement sets and its
+// 2025-06-18 scenarios against it (see
+// [github.com/mcplambda/mcplambda/internal/conformancetest]), comparing
+// the results with testdata/expected-failures.txt, which says why each
+// listed check fails; testdata/expected-failures-unreachable.txt lists
+// what fails in addition without sessions or behind a buffered front
+// door. With MCPLAMBDA_CONFORMANCE_URL set, the test runs the suite
 // against that URL instead.
 //
 // Fixtures (see newServer):
@@ -44,8 +60,18 @@
 //     result and resources/read.
 package main
 
-import "github.com/mcplambda/mcplambda"
+import (
+	"context"
+	"log"
+
+	"github.com/mcplambda/mcplambda"
+	"github.com/mcplambda/mcplambda/dynamo"
+)
 
 func main() {
-	mcplambda.Start(newServer(), nil)
+	sessions, err := dynamo.SessionsFromEnv(context.Background(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mcplambda.Start(newServer(), &mcplambda.Options{Sessions: sessions})
 }

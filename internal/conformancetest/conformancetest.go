@@ -12,6 +12,9 @@
 //	url := startMyServer(t) // e.g. "http://127.0.0.1:3001/mcp"
 //	conformancetest.Check(t, url, "testdata/expected-failures.txt")
 //
+// A configuration that fails more (a server without sessions, say) adds a
+// second baseline file to the first; an entry may appear in only one.
+//
 // A baseline file has one expected failure a line: the run name, the
 // scenario with an optional ":check-id", and a reason, separated by
 // spaces. Without a check id, any check of the scenario may fail. Blank
@@ -83,14 +86,27 @@ type Result struct {
 }
 
 // Check runs every [Runs] entry against url, logs a summary per run, and
-// reports through t every failing check that the baseline file does not
+// reports through t every failing check that the baseline files do not
 // expect and every baseline entry that no longer fails.
-func Check(t testing.TB, url, baselineFile string) {
+func Check(t testing.TB, url string, baselineFiles ...string) {
 	t.Helper()
-	baseline, err := ReadBaseline(baselineFile)
-	if err != nil {
-		t.Fatal(err)
+	var baseline []Expected
+	seen := map[string]string{}
+	for _, file := range baselineFiles {
+		list, err := ReadBaseline(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range list {
+			k := e.Run + " " + e.key()
+			if other, ok := seen[k]; ok {
+				t.Fatalf("conformancetest: %s is in both %s and %s", k, other, file)
+			}
+			seen[k] = file
+		}
+		baseline = append(baseline, list...)
 	}
+	baselineFile := strings.Join(baselineFiles, " or ")
 	var results []Result
 	for _, run := range Runs {
 		rs := RunSuite(t, url, run)

@@ -1,7 +1,8 @@
 // Command echoserver is a tiny stdio MCP server for the stdio package's
 // tests and benchmarks, written with go-sdk. Besides an echo tool it has
 // tools that misbehave on demand: crash, hang, write garbage to stdout,
-// answer with a huge message.
+// answer with a huge message; and ask, which sends its client an
+// elicitation, a sampling and a roots request.
 //
 // Flags change its start-up and shutdown: -banner prints a non-JSON line
 // on stdout first, -fail exits at once, -ignore-stdin-close keeps running
@@ -196,6 +197,33 @@ func addTools(s *mcp.Server) {
 			case <-ctx.Done():
 			}
 			return text("slept"), nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "ask", Description: "Asks its client for a name (elicitation), a greeting (sampling) and its roots"},
+		func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+			e, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "Your name?", RequestedSchema: map[string]any{
+				"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}}, "required": []string{"name"}}})
+			if err != nil {
+				return nil, nil, fmt.Errorf("elicitation: %w", err)
+			}
+			//lint:ignore SA1019 the test relays sampling requests, deprecated since 2026-07-28
+			m, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{MaxTokens: 10, Messages: []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: fmt.Sprint("greet ", e.Content["name"])}}}})
+			if err != nil {
+				return nil, nil, fmt.Errorf("sampling: %w", err)
+			}
+			//lint:ignore SA1019 the test relays roots requests, deprecated since 2026-07-28
+			r, err := req.Session.ListRoots(ctx, nil)
+			if err != nil {
+				return nil, nil, fmt.Errorf("roots: %w", err)
+			}
+			var roots []string
+			for _, root := range r.Roots {
+				roots = append(roots, root.URI)
+			}
+			greeting := "(not text)"
+			if t, ok := m.Content.(*mcp.TextContent); ok {
+				greeting = t.Text
+			}
+			return text(fmt.Sprintf("%v | %s | %s", e.Content["name"], greeting, strings.Join(roots, ","))), nil, nil
 		})
 	mcp.AddTool(s, &mcp.Tool{Name: "add_tool", Description: "Adds a tool named by the argument (list_changed)"},
 		func(_ context.Context, _ *mcp.CallToolRequest, in nameArgs) (*mcp.CallToolResult, any, error) {
