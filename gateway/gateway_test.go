@@ -1,5 +1,7 @@
 package gateway_test
 
+//lint:file-ignore SA1019 the tests relay log messages, deprecated since 2026-07-28 (SEP-2577) but sent by servers of every era.
+
 import (
 	"context"
 	"encoding/json"
@@ -106,6 +108,10 @@ func newBackend(t testing.TB, name string, ttl time.Duration) (*httptest.Server,
 			req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: req.Params.GetProgressToken(), Progress: float64(i), Total: 2})
 		}
 		return text("progressed"), nil
+	})
+	tool("log", func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Logger: "tool", Data: "hi from " + name})
+		return text("logged"), nil
 	})
 	tool("link", func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return &mcp.CallToolResult{Content: []mcp.Content{
@@ -224,9 +230,12 @@ func TestGateway(t *testing.T) {
 
 	var statuses []string
 	for _, st := range g.Status() {
+		if st.Name == "echo" && st.Tools > 0 {
+			st.Tools = -1 // the echo server's own tools, however many
+		}
 		statuses = append(statuses, fmt.Sprintf("%s %s %v %d", st.Name, st.ProtocolVersion, st.Err, st.Tools))
 	}
-	if diff := cmp.Diff([]string{"alpha 2026-07-28 <nil> 5", "Beta Server 2026-07-28 <nil> 3", "echo 2026-07-28 <nil> 13"}, statuses); diff != "" {
+	if diff := cmp.Diff([]string{"alpha 2026-07-28 <nil> 6", "Beta Server 2026-07-28 <nil> 4", "echo 2026-07-28 <nil> -1"}, statuses); diff != "" {
 		t.Errorf("Status() (-want +got):\n%s", diff)
 	}
 
@@ -243,8 +252,8 @@ func TestGateway(t *testing.T) {
 			names, _ := toolNames(t, cs)
 			got := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return strings.HasPrefix(n, "echo__") })
 			slices.Sort(got)
-			if diff := cmp.Diff([]string{"alpha__echo", "alpha__link", "alpha__progress", "alpha__secret", "alpha__slow",
-				"b__echo", "b__link", "b__progress"}, got); diff != "" {
+			if diff := cmp.Diff([]string{"alpha__echo", "alpha__link", "alpha__log", "alpha__progress", "alpha__secret", "alpha__slow",
+				"b__echo", "b__link", "b__log", "b__progress"}, got); diff != "" {
 				t.Errorf("tools of the HTTP backends (-want +got):\n%s", diff)
 			}
 			if i, j := slices.Index(names, "b__echo"), slices.Index(names, "echo__echo"); i < slices.Index(names, "alpha__echo") || j < i {
@@ -426,8 +435,8 @@ func TestUnreachableAtStart(t *testing.T) {
 		t.Errorf("Status() = %+v, want alpha ready and dead unavailable", st)
 	}
 	cs := connect(t, url, older, nil, nil)
-	if names, _ := toolNames(t, cs); len(names) != 5 {
-		t.Errorf("tools = %q, want alpha's 5", names)
+	if names, _ := toolNames(t, cs); len(names) != 6 {
+		t.Errorf("tools = %q, want alpha's 6", names)
 	}
 	_, err := callText(cs, "dead__echo", nil)
 	if err == nil || !strings.Contains(err.Error(), `backend "dead": connecting: unavailable (next attempt in `) {
@@ -519,5 +528,35 @@ func TestTransparent(t *testing.T) {
 		if diff := cmp.Diff([]string{"t0", "t1", "t2", "t3", "t4"}, all); diff != "" {
 			t.Errorf("%s: all pages (-want +got):\n%s", protocol, diff)
 		}
+	}
+}
+
+// TestLogs: a backend's log messages reach the caller that asked for them
+// (a 2026-07-28 client, with the level in the request's _meta), as they
+// arrive, with the backend named in the logger.
+func TestLogs(t *testing.T) {
+	t.Parallel()
+	alpha, _ := newBackend(t, "alpha", 0)
+	url, _, _ := startGateway(t, fmt.Sprintf(`{"mcpServers": {"alpha": {"url": %q}}}`, alpha.URL+"/mcp"))
+	logs := make(chan string, 10)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, &mcp.ClientOptions{
+		LoggingMessageHandler: func(_ context.Context, req *mcp.LoggingMessageRequest) {
+			logs <- fmt.Sprintf("%s %s: %v", req.Params.Level, req.Params.Logger, req.Params.Data)
+		},
+	}).Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: url, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "alpha__log", Meta: mcp.Meta{mcp.MetaKeyLogLevel: "info"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-logs:
+		if got != "info alpha/tool: hi from alpha" {
+			t.Errorf("log message %q, want the backend's, named alpha/tool", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no log message within 10s")
 	}
 }
