@@ -121,7 +121,11 @@
 // caller's principal (package identity) in the _meta key
 // [MetaKeyPrincipal], which the gateway removes from what clients send.
 // stdio backends run in the gateway's execution environment and inherit
-// its environment, AWS credentials included, as in package stdio.
+// its environment, AWS credentials included, as in package stdio; each is
+// one warm child process shared by every caller of the execution
+// environment (package stdio's Warm isolation: a gateway does not restart
+// a child per caller), so put a server that keeps per-user state behind a
+// function of its own and name it as a lambda: backend.
 //
 // # Metrics and logs
 //
