@@ -269,11 +269,10 @@ func TestGatewayBootstrap(t *testing.T) {
 	t.Parallel()
 	backend := startNative(t, binary(t, "conformance"))
 	dir := t.TempDir()
-	self, err := os.ReadFile(binary(t, "mcplambda"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), self, 0o755); err != nil {
+	// A hard link, not a copy: a file just written may still be open in
+	// a process another test forks at that moment, and exec would fail
+	// with "text file busy".
+	if err := os.Link(binary(t, "mcplambda"), filepath.Join(dir, "bootstrap")); err != nil {
 		t.Fatal(err)
 	}
 	config := fmt.Sprintf(`{"mcpServers": {"conf": {"url": %q}}}`, backend.mcpURL)
