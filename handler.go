@@ -465,6 +465,23 @@ func requestLifetime(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
+// toolError is an isError tools/call result with text, for a call that
+// failed outside go-sdk's tool handling: go-sdk marks the results it makes
+// for 2026-07-28 requests as complete (resultType), and this one must be
+// too. The type is unexported in go-sdk; its JSON decoding sets it.
+func toolError(req mcp.Request, text string) *mcp.CallToolResult {
+	res := &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: text}}}
+	if protocolVersion(req) >= statelessProtocol {
+		b, _ := json.Marshal(map[string]any{
+			"content":    []any{map[string]string{"type": "text", "text": text}},
+			"isError":    true,
+			"resultType": "complete",
+		})
+		json.Unmarshal(b, res)
+	}
+	return res
+}
+
 // recoverPanics turns a panic in a method handler into an error the client
 // sees (an isError tool result for tools/call), logged with its stack.
 func recoverPanics(logger *slog.Logger) mcp.Middleware {
@@ -481,10 +498,7 @@ func recoverPanics(logger *slog.Logger) mcp.Middleware {
 				}
 				logger.ErrorContext(ctx, "mcplambda: recovered panic", "method", method, "name", name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if method == "tools/call" {
-					res, err = &mcp.CallToolResult{
-						IsError: true,
-						Content: []mcp.Content{&mcp.TextContent{Text: "internal error in tool " + name}},
-					}, nil
+					res, err = toolError(req, "internal error in tool "+name), nil
 					return
 				}
 				res, err = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error"}

@@ -71,6 +71,9 @@ func TestHTTPEdgeCases(t *testing.T) {
 		{name: "accept unacceptable", method: "POST", header: map[string]string{"Accept": "text/html", "Content-Type": jsonCT}, body: ok, wantStatus: 406},
 		{name: "notification", method: "POST", header: map[string]string{"Accept": both, "Content-Type": jsonCT}, body: `{"jsonrpc":"2.0","method":"notifications/initialized"}`, wantStatus: 202},
 		{name: "panic in tool", method: "POST", header: map[string]string{"Accept": jsonCT, "Content-Type": jsonCT}, body: callBody("panic", echoIn{Text: "x"}), wantStatus: 200, wantBodyHas: `"isError":true`},
+		{name: "panic in tool, 2026-07-28", method: "POST", header: map[string]string{"Accept": jsonCT, "Content-Type": jsonCT, "Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "panic"},
+			body: `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"panic","arguments":{"text":"x"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`,
+			wantStatus: 200, wantBodyHas: `"isError":true,"resultType":"complete"`},
 		{name: "after panic still serving", method: "POST", header: map[string]string{"Accept": jsonCT, "Content-Type": jsonCT}, body: ok, wantStatus: 200, wantBodyHas: `"echo":"x"`},
 		{name: "header case", method: "POST", header: map[string]string{"accept": jsonCT, "content-type": jsonCT}, body: ok, wantStatus: 200},
 	} {

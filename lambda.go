@@ -57,7 +57,7 @@ var ErrUnknownEvent = errors.New("mcplambda: unrecognised event: want a function
 // The handler is safe for concurrent use.
 func NewLambdaHandler(h http.Handler, opts *Options) lambda.Handler {
 	o := withDefaults(opts)
-	lh := &lambdaHandler{h: h, path: o.Path, metrics: o.Metrics, logger: o.Logger, trustFrontDoor: o.TrustFrontDoor}
+	lh := &lambdaHandler{h: h, path: o.Path, metrics: o.Metrics, logger: o.Logger, trustFrontDoor: o.TrustFrontDoor, events: o.Events}
 	if lh.logger == nil {
 		lh.logger = slog.New(slog.DiscardHandler)
 	}
@@ -77,6 +77,46 @@ type lambdaHandler struct {
 	logger  *slog.Logger
 
 	trustFrontDoor bool // package identity may use the event's identity
+
+	events map[string]EventHandler // Options.Events
+}
+
+// EventHandler handles an invocation of one of [Options.Events]: event is
+// the value of the payload's only member, and the answer is the
+// invocation's response payload.
+type EventHandler func(ctx context.Context, event json.RawMessage) (json.RawMessage, error)
+
+// otherEvent is an invocation for one of Options.Events. It is no HTTP
+// request: Invoke hands it to its handler before asking for one.
+type otherEvent struct {
+	handle EventHandler
+	value  json.RawMessage
+}
+
+func (*otherEvent) request(context.Context) (*http.Request, error) {
+	return nil, errors.New("mcplambda: not an HTTP event")
+}
+
+func (*otherEvent) response(*recorder) ([]byte, error) {
+	return nil, errors.New("mcplambda: not an HTTP event")
+}
+
+// other returns the Options.Events handler for payload, if it is a JSON
+// object whose only member names one.
+func (lh *lambdaHandler) other(payload []byte) (*otherEvent, bool) {
+	if len(lh.events) == 0 {
+		return nil, false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(payload, &m) != nil || len(m) != 1 {
+		return nil, false
+	}
+	for k, v := range m {
+		if h := lh.events[k]; h != nil {
+			return &otherEvent{handle: h, value: v}, true
+		}
+	}
+	return nil, false
 }
 
 // probe is decoded first to tell the event shapes apart.
@@ -105,6 +145,9 @@ func (lh *lambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, er
 	ev, err := lh.decode(ctx, payload)
 	if err != nil {
 		return nil, err
+	}
+	if oe, ok := ev.(*otherEvent); ok {
+		return oe.handle(ctx, oe.value)
 	}
 	req, err := ev.request(ctx)
 	if err != nil {
@@ -333,6 +376,9 @@ func (lh *lambdaHandler) decode(ctx context.Context, payload []byte) (event, err
 		e := &restEvent{lh: lh}
 		ev, dst = e, &e.e
 	default:
+		if oe, ok := lh.other(payload); ok {
+			return oe, nil
+		}
 		// No front door's event: a direct invoke, whose payload go-sdk
 		// refuses as an invalid request unless it is a JSON-RPC message.
 		return &directEvent{lh: lh, payload: payload, method: p.Method, params: p.Params}, nil
@@ -545,9 +591,10 @@ type directEvent struct {
 // messageParams are the parts of a JSON-RPC message's params that a
 // 2026-07-28 HTTP client would repeat in headers.
 type messageParams struct {
-	Name string `json:"name"`
-	URI  string `json:"uri"`
-	Meta struct {
+	Name   string `json:"name"`
+	URI    string `json:"uri"`
+	TaskID string `json:"taskId"`
+	Meta   struct {
 		ProtocolVersion string `json:"io.modelcontextprotocol/protocolVersion"`
 	} `json:"_meta"`
 }
@@ -579,6 +626,9 @@ func (ev *directEvent) setHeaders(h http.Header) {
 		h.Set("Mcp-Name", params.Name)
 	case "resources/read":
 		h.Set("Mcp-Name", params.URI)
+	case "tasks/get", "tasks/update", "tasks/cancel":
+		// The routing header of the tasks extension (SEP-2663).
+		h.Set("Mcp-Name", params.TaskID)
 	}
 }
 

@@ -21,7 +21,9 @@ import (
 func TestListChangedOnlyToSubscribers(t *testing.T) {
 	s := mcp.NewServer(&mcp.Implementation{Name: "x", Version: "1"}, &mcp.ServerOptions{Capabilities: &mcp.ServerCapabilities{
 		Tools: &mcp.ToolCapabilities{ListChanged: true}}})
-	noop := func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) { return nil, nil, nil }
+	noop := func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+		return nil, nil, nil
+	}
 	mcp.AddTool(s, &mcp.Tool{Name: "a"}, noop)
 
 	var mu sync.Mutex

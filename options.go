@@ -148,6 +148,18 @@ type Options struct {
 	// owns, such as package stdio's child process.
 	Shutdown func()
 
+	// Events handles invocations that carry none of the front doors'
+	// events and no JSON-RPC message, but a JSON object whose only member
+	// is named by one of the map's keys: that member's handler gets its
+	// value, and answers the invocation (an error is a Lambda function
+	// error). For example, the task-run payloads that package tasks' Lambda
+	// executor (tasks/lambdaexec) sends the function itself:
+	//
+	//	Events: map[string]mcplambda.EventHandler{tasks.RunEvent: m.HandleEvent}
+	//
+	// Local serving has no invocations and ignores it. nil means none.
+	Events map[string]EventHandler
+
 	// LambdaOptions are passed to lambda.StartWithOptions by [Start].
 	LambdaOptions []lambda.Option
 

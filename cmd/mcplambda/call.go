@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mcplambda/mcplambda/internal/syncio"
+	"github.com/mcplambda/mcplambda/tasks"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -38,6 +39,7 @@ type callConfig struct {
 	argsJSON string   // --args '{...}'
 	command  string
 	operands []string
+	task     bool // --task (calltask.go)
 }
 
 // logLevels are the --log-level values, least severe first, and off.
@@ -59,6 +61,7 @@ func (c *CallCommand) flagSet(cfg *callConfig) *flag.FlagSet {
 		return nil
 	})
 	set.StringVar(&cfg.argsJSON, "args", "", "all the tool's arguments as a JSON `object`")
+	cfg.addTaskFlags(set)
 	return set
 }
 
@@ -80,7 +83,7 @@ The commands are:
 	read URI            read a resource
 	prompts             list the prompts
 	prompt NAME         get a prompt, with --arg KEY=VALUE...
-
+`+taskUsage+`
 Output is a table or text for people, JSON with --json. On failure call
 exits with status 1 and a one-line reason (status 2 for a usage error).
 
@@ -94,7 +97,7 @@ Flags:
 
 // commandOperands is the number of operands of each command.
 var commandOperands = map[string]int{
-	"discover": 0, "tools": 0, "tool": 1, "resources": 0, "read": 1, "prompts": 0, "prompt": 1,
+	"discover": 0, "tools": 0, "tool": 1, "resources": 0, "read": 1, "prompts": 0, "prompt": 1, "task": 2,
 }
 
 // parse parses the command line of call; flags may come anywhere.
@@ -112,9 +115,11 @@ func (c *CallCommand) parse(args []string) (*callConfig, error) {
 	n, ok := commandOperands[cfg.command]
 	switch {
 	case !ok:
-		return nil, usagef(callHint, "call: unknown command %q: want discover, tools, tool, resources, read, prompts or prompt", cfg.command)
+		return nil, usagef(callHint, "call: unknown command %q: want discover, tools, tool, resources, read, prompts, prompt or task", cfg.command)
 	case len(cfg.operands) != n && n == 0:
 		return nil, usagef(callHint, "call %s: unexpected argument %q", cfg.command, cfg.operands[0])
+	case cfg.command == "task":
+		// checked by checkTask
 	case len(cfg.operands) != n:
 		what := map[string]string{"tool": "NAME", "read": "URI", "prompt": "NAME"}[cfg.command]
 		return nil, usagef(callHint, "call %s: want one %s", cfg.command, what)
@@ -135,6 +140,9 @@ func (c *CallCommand) parse(args []string) (*callConfig, error) {
 		return nil, usagef(callHint, "call: --log-level %q: want one of %s", cfg.logLevel, strings.Join(logLevels, ", "))
 	}
 	if err := cfg.targetConfig.validate("call", callHint); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkTask(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -159,7 +167,7 @@ func (c *CallCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer rem.close()
 	stderr := syncio.NewWriter(c.Stderr)
-	client := mcp.NewClient(&mcp.Implementation{Name: "mcplambda", Version: buildVersion()}, &mcp.ClientOptions{
+	clientOpts := &mcp.ClientOptions{
 		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
 			fmt.Fprintf(stderr, "mcplambda: progress %s\n", progressLine(req.Params))
 		},
@@ -168,15 +176,21 @@ func (c *CallCommand) Run(ctx context.Context, args []string) error {
 				fmt.Fprintf(stderr, "mcplambda: log %s\n", logLine(req.Params))
 			}
 		},
-	})
-	cs, err := client.Connect(ctx, rem.transport(), &mcp.ClientSessionOptions{ProtocolVersion: cfg.protocol})
+	}
+	transport := cfg.taskClient(clientOpts, rem.transport())
+	client := mcp.NewClient(&mcp.Implementation{Name: "mcplambda", Version: buildVersion()}, clientOpts)
+	if err := tasks.RegisterClient(client); err != nil {
+		return err
+	}
+	cs, err := client.Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: cfg.protocol})
 	if err != nil {
 		return rem.explain(ctx, "connecting", err)
 	}
 	defer cs.Close()
 	if err := c.do(ctx, cfg, cs); err != nil {
 		var te *toolError
-		if errors.As(err, &te) {
+		var ke *taskError
+		if errors.As(err, &te) || errors.As(err, &ke) {
 			return err
 		}
 		return rem.explain(ctx, cfg.command, err)
@@ -313,30 +327,14 @@ func (c *CallCommand) do(ctx context.Context, cfg *callConfig, cs *mcp.ClientSes
 		if notifies(cfg) {
 			params.SetProgressToken("mcplambda-call")
 		}
+		if cfg.task {
+			return c.toolTask(ctx, cfg, cs, params)
+		}
 		res, err := cs.CallTool(ctx, params)
 		if err != nil {
 			return err
 		}
-		if cfg.json {
-			if err := c.printJSON(res); err != nil {
-				return err
-			}
-		} else if !res.IsError {
-			c.printContent(res.Content)
-			if len(res.Content) == 0 && res.StructuredContent != nil {
-				c.printJSON(res.StructuredContent)
-			}
-		}
-		if res.IsError {
-			var b strings.Builder
-			for _, ct := range res.Content {
-				if t, ok := ct.(*mcp.TextContent); ok {
-					b.WriteString(t.Text + " ")
-				}
-			}
-			return &toolError{name: name, text: oneLine(errors.New(b.String()))}
-		}
-		return nil
+		return c.printToolResult(cfg, name, res)
 
 	case "resources":
 		var resources []*mcp.Resource
@@ -429,6 +427,9 @@ func (c *CallCommand) do(ctx context.Context, cfg *callConfig, cs *mcp.ClientSes
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, strings.Join(args, " "), summary(p.Description))
 		}
 		return tw.Flush()
+
+	case "task":
+		return c.doTask(ctx, cfg, cs)
 
 	case "prompt":
 		args := map[string]string{}

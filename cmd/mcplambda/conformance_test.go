@@ -23,9 +23,11 @@ import (
 //     no session), and fail at once, as expected-failures-unreachable.txt
 //     lists.
 //
-// The REST API and function URL doors without sessions run it in
-// internal/emulatortest, under lambdatest and AWS's Runtime Interface
-// Emulator alike.
+// Behind every door the tasks extension passes: its runs are asynchronous
+// invocations through dev's Invoke API, on whichever instance is free, its
+// records in dev's state directory. The REST API and function URL doors
+// without sessions run it in internal/emulatortest, under lambdatest and
+// AWS's Runtime Interface Emulator alike.
 func TestDevConformance(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {

@@ -382,6 +382,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	if !cfg.verbose && !cfg.json {
 		fnOut = &quietWriter{w: stderr}
 	}
+	cfg.setSelfInvoke(ln.Addr())
 	fn, err := lambdatest.NewFunction(bootstrap, &lambdatest.Options{
 		FunctionName: cfg.name,
 		Timeout:      cfg.timeout,

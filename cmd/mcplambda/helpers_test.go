@@ -56,6 +56,7 @@ var binaries = map[string]*struct {
 	"conformance": {pkg: "../../examples/conformance", tags: "lambda.norpc"},
 	"noop":        {pkg: "./testdata/noop", tags: "lambda.norpc"},
 	"statefn":     {pkg: "./testdata/statefn", tags: "lambda.norpc"},
+	"taskfn":      {pkg: "./testdata/taskfn", tags: "lambda.norpc"},
 	"askfn":       {pkg: "./testdata/askfn", tags: "lambda.norpc"},
 	"echoserver":  {pkg: "../../stdio/testdata/echoserver"},
 }

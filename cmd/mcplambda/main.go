@@ -190,6 +190,14 @@
 // are buffered, as a function URL and a REST API are by default, and a
 // function that streams anyway gets a warning.
 //
+// The instances also find dev's own Invoke API in AWS_ENDPOINT_URL_LAMBDA,
+// with placeholder credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY;
+// --env overrides any of them), so that a function can invoke itself as it
+// would in Lambda: package tasks/lambdaexec runs each MCP task's tool in an
+// asynchronous (Event) invocation of the function, which dev queues for
+// the first free instance while the invocation that created the task
+// returns.
+//
 // Instances start on demand, as in Lambda: the first request pays the cold
 // start. An invocation running past --timeout is killed with its instance.
 // Each front door applies its service's limits and answers as AWS does:
@@ -289,6 +297,13 @@
 //	read URI            read a resource
 //	prompts             list the prompts
 //	prompt NAME         get a prompt, with --arg KEY=VALUE
+//	tool NAME --task    call a tool declaring the MCP tasks extension: the server
+//	                    may make the call a task, which call then polls (tasks/get,
+//	                    at the interval the server suggests) until it ends, with
+//	                    its status and progress on standard error and the result,
+//	                    as for tool, on standard output
+//	task get ID         a task's status, and its result or error once it has ended
+//	task cancel ID      cancel a task (the server stops its tool)
 //
 // Flags (before or after TARGET and COMMAND):
 //
@@ -322,6 +337,10 @@
 //	mcplambda call http://127.0.0.1:8080/mcp tools
 //	mcplambda call --sigv4 https://abc.lambda-url.eu-west-1.on.aws/mcp tool get_current_time --arg timezone=UTC
 //	mcplambda call --endpoint-url http://127.0.0.1:8080 lambda:time discover
+//
+// A task that fails or is cancelled, or that needs input call cannot give,
+// or is still running at --timeout (its id is printed, for task get), is a
+// failure too.
 //
 // On failure call prints one line and exits with status 1: the endpoint
 // is unreachable; 401 or 403, with the protected resource metadata URL the

@@ -72,6 +72,9 @@ const (
 	// elicitation waits for a person, and the wait ends shortly before the
 	// function's timeout.
 	DefaultSessionsTimeout = 2 * time.Minute
+	// MaxTimeout is Lambda's limit, and the default timeout with
+	// ServerProps.Tasks: the most one run of a task's tool may take.
+	MaxTimeout = 15 * time.Minute
 )
 
 // ServerProps configures [NewServer]. Every field's zero value is a
@@ -89,9 +92,11 @@ type ServerProps struct {
 	// MemoryMB is the function's memory. Zero means [DefaultMemoryMB].
 	MemoryMB int
 	// Timeout is the function's timeout. Zero means [DefaultTimeout], or
-	// [DefaultSessionsTimeout] with Sessions. The HTTP API ends a request
-	// after 30 s and a buffered REST API after 29 s whatever this is; a
-	// streaming REST API's integration gets this timeout (up to 15 minutes).
+	// [DefaultSessionsTimeout] with Sessions, or [MaxTimeout] with Tasks
+	// (which wins). The HTTP API ends a request after 30 s and a buffered
+	// REST API after 29 s whatever this is; a streaming REST API's
+	// integration gets this timeout (up to 15 minutes), and so does a
+	// task's run.
 	Timeout time.Duration
 	// Environment is added to the function's environment.
 	Environment map[string]string
@@ -139,6 +144,13 @@ type ServerProps struct {
 	// Table, if not nil, creates a DynamoDB table the function may use; its
 	// name is in the function's environment as MCPLAMBDA_TABLE.
 	Table *TableProps
+
+	// Tasks prepares the function for MCP tasks (mcplambda's package tasks
+	// with tasks/lambdaexec): it may invoke itself (lambda:InvokeFunction
+	// on this function and its versions, nothing else), since each task's
+	// tool runs in an asynchronous invocation of its own, and it gets a
+	// table for the tasks (Table, or a table with TableProps defaults).
+	Tasks bool
 
 	// OAuth, if not nil, gives the server its own OAuth authorization
 	// server in front of Amazon Cognito or another OpenID Connect
@@ -282,6 +294,9 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 	if p.MemoryMB == 0 {
 		p.MemoryMB = DefaultMemoryMB
 	}
+	if p.Tasks && p.Timeout == 0 {
+		p.Timeout = MaxTimeout
+	}
 	if p.Sessions {
 		if p.Table == nil {
 			p.Table = &TableProps{}
@@ -295,6 +310,9 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 	}
 	if p.Timeout == 0 {
 		p.Timeout = DefaultTimeout
+	}
+	if p.Tasks && p.Table == nil {
+		p.Table = &TableProps{}
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = awslogs.RetentionDays_ONE_MONTH
@@ -359,6 +377,18 @@ func newServer(scope constructs.Construct, id string, p *ServerProps, fc functio
 			actions = TableActions
 		}
 		s.Table.Grant(s.Function, *jsii.Strings(actions...)...)
+	}
+	if p.Tasks {
+		// A policy of its own rather than a statement in the role's
+		// default policy, which the function depends on: this one names
+		// the function, so it must come after it.
+		awsiam.NewPolicy(s.Construct, jsii.String("SelfInvoke"), &awsiam.PolicyProps{
+			Roles: &[]awsiam.IRole{role},
+			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("lambda:InvokeFunction"),
+				Resources: &[]*string{s.Function.FunctionArn(), awscdk.Fn_Join(jsii.String(""), &[]*string{s.Function.FunctionArn(), jsii.String(":*")})},
+			})},
+		})
 	}
 
 	var requests, serverErrors, latency awscloudwatch.IMetric

@@ -58,20 +58,62 @@
 //   - completion/complete for prompt arguments, resources/subscribe and
 //     unsubscribe, and caching hints (ttlMs, cacheScope) on every list
 //     result and resources/read.
+//   - the tasks extension (SEP-2663, package tasks): greet, slow_compute,
+//     failing_job, protocol_error_job, confirm_delete, multi_input and
+//     test_tool_with_task (see addTaskFixtures). The tasks live in the store
+//     dynamo.StoreFromEnv picks (memory when serving locally, mcplambda
+//     dev's state directory, the DynamoDB table in MCPLAMBDA_TABLE); in
+//     Lambda their tools run in invocations of their own
+//     (tasks/lambdaexec), elsewhere in goroutines.
 package main
 
 import (
 	"context"
-	"log"
+	"errors"
+	"os"
 
 	"github.com/mcplambda/mcplambda"
 	"github.com/mcplambda/mcplambda/dynamo"
+	"github.com/mcplambda/mcplambda/tasks"
+	"github.com/mcplambda/mcplambda/tasks/lambdaexec"
+	"github.com/mcplambda/mcplambda/telemetry"
 )
 
 func main() {
-	sessions, err := dynamo.SessionsFromEnv(context.Background(), nil)
-	if err != nil {
-		log.Fatal(err)
+	ctx := context.Background()
+	logger := telemetry.DefaultLogger()
+	fail := func(what string, err error) {
+		logger.Error("conformance: "+what, "err", err)
+		os.Exit(1)
 	}
-	mcplambda.Start(newServer(), &mcplambda.Options{Sessions: sessions})
+	// Legacy sessions, when MCPLAMBDA_SESSIONS says so.
+	sessions, err := dynamo.SessionsFromEnv(ctx, nil)
+	if err != nil {
+		fail("opening the sessions store", err)
+	}
+	// Tasks live in the store the environment names: DynamoDB
+	// (MCPLAMBDA_TABLE), a directory its processes share (MCPLAMBDA_STATE_DIR,
+	// which mcplambda dev sets), else memory outside Lambda. In Lambda with
+	// neither, the task fixtures are plain tools.
+	store, err := dynamo.StoreFromEnv(ctx, &dynamo.EnvOptions{Logger: logger})
+	if errors.Is(err, dynamo.ErrNoStore) {
+		logger.Warn("conformance: no state store configured: the task fixtures are plain tools", "err", err)
+		store, err = nil, nil
+	}
+	if err != nil {
+		fail("opening the state store", err)
+	}
+	// In Lambda a task's tool runs in an invocation of its own; elsewhere in
+	// a goroutine.
+	exec, err := lambdaexec.FromEnv(ctx, nil)
+	if err != nil {
+		fail("the tasks executor", err)
+	}
+	server, m := newServer(store, exec)
+	opts := &mcplambda.Options{Sessions: sessions}
+	if m != nil {
+		opts.Events = map[string]mcplambda.EventHandler{tasks.RunEvent: m.HandleEvent}
+		opts.Shutdown = func() { m.Close() }
+	}
+	mcplambda.Start(server, opts)
 }

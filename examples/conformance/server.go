@@ -7,16 +7,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcplambda/mcplambda/state"
+	"github.com/mcplambda/mcplambda/tasks"
+	"github.com/mcplambda/mcplambda/telemetry"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// newServer returns the conformance server with every fixture registered.
-// Each call returns an independent server. The fixtures keep no state
-// between requests (the multi-round ones carry theirs in a signed
-// requestState), so any instance can answer any request; only
-// test_trigger_tool_change and test_trigger_prompt_change change the
-// server, by registering one more tool or prompt.
-func newServer() *mcp.Server {
+// newServer returns the conformance server with every fixture registered,
+// and its tasks.Manager when store is not nil (tasks kept in store, runs
+// started by exec; nil: goroutines). Each call returns an independent
+// server. The fixtures keep no state between requests (the multi-round
+// ones carry theirs in a signed requestState, the tasks theirs in store),
+// so any instance can answer any request; only test_trigger_tool_change
+// and test_trigger_prompt_change change the server, by registering one
+// more tool or prompt.
+func newServer(store state.Store, exec tasks.Executor) (*mcp.Server, *tasks.Manager) {
 	server := mcp.NewServer(&mcp.Implementation{
 		Name:    "mcplambda-conformance",
 		Title:   "mcplambda conformance fixtures",
@@ -35,7 +40,19 @@ func newServer() *mcp.Server {
 	addInputRequiredFixtures(server, newStateSigner(stateKey()))
 	addResources(server)
 	addPrompts(server)
-	return server
+	var m *tasks.Manager
+	if store != nil {
+		m = tasks.New(server, store, &tasks.Options{
+			Executor: exec,
+			// The suite polls every 200ms, and cancels its long tasks at
+			// once: a running tool learns of a cancellation within a poll
+			// interval.
+			PollInterval: time.Second,
+			Logger:       telemetry.DefaultLogger(),
+		})
+	}
+	addTaskFixtures(server, m)
+	return server, m
 }
 
 // Test payloads shared with the other SDKs' conformance servers.

@@ -31,11 +31,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -55,6 +57,26 @@ type Config struct {
 	// Timeout is the function timeout, whole seconds (the RIE takes
 	// seconds). 0 means 3s.
 	Timeout time.Duration
+	// SelfInvoke gives the function what it needs to invoke itself
+	// asynchronously, as package tasks/lambdaexec does to run a task: a
+	// state directory (MCPLAMBDA_STATE_DIR) and, under lambdatest, an
+	// Invoke API (AWS_ENDPOINT_URL_LAMBDA, local credentials) and 4
+	// instances. The RIE has no asynchronous invocations and serves one
+	// invocation at a time: its function gets an Invoke API endpoint
+	// that refuses connections, so that a self-invocation fails at once.
+	SelfInvoke bool
+}
+
+// selfInvokeEnv is the environment of a function with Config.SelfInvoke:
+// a state directory, and the Invoke API at endpoint.
+func selfInvokeEnv(t testing.TB, endpoint string) []string {
+	return []string{
+		"MCPLAMBDA_STATE_DIR=" + t.TempDir(),
+		"AWS_ENDPOINT_URL_LAMBDA=" + endpoint,
+		"AWS_ACCESS_KEY_ID=emulatortest",
+		"AWS_SECRET_ACCESS_KEY=emulatortest",
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
 }
 
 // Function is a function running under one of the [Emulators].
@@ -99,12 +121,22 @@ func (Lambdatest) Start(t testing.TB, bootstrap string, cfg *Config) Function {
 		c = *cfg
 	}
 	out := &syncio.Buffer{}
-	f, err := lambdatest.NewFunction(bootstrap, &lambdatest.Options{
+	opts := &lambdatest.Options{
 		Timeout: timeout(cfg), Env: c.Env, Args: c.Args, Stdout: out, Stderr: out,
-	})
+	}
+	var invokeAPI atomic.Pointer[http.Handler] // set once the function exists, before its first invocation
+	if c.SelfInvoke {
+		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*invokeAPI.Load()).ServeHTTP(w, r) }))
+		t.Cleanup(api.Close)
+		opts.Env = append(selfInvokeEnv(t, api.URL), c.Env...)
+		opts.Instances = 4
+	}
+	f, err := lambdatest.NewFunction(bootstrap, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	api := lambdatest.NewInvokeAPI(f)
+	invokeAPI.Store(&api)
 	fn := &ltFunction{f: f, out: out}
 	t.Cleanup(func() { fn.Close() })
 	return fn
@@ -154,6 +186,10 @@ func (RIE) Start(t testing.TB, bootstrap string, cfg *Config) Function {
 		"AWS_REGION=us-east-1",
 		"LOG_LEVEL=warn",
 	}, c.Env...)
+	if c.SelfInvoke {
+		// Nothing listens on port 1 of loopback.
+		cmd.Env = append(cmd.Env[:len(cmd.Env)-len(c.Env)], append(selfInvokeEnv(t, "http://127.0.0.1:1"), c.Env...)...)
+	}
 	out := &syncio.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -106,15 +106,20 @@ func (p *Proxy) handshake(ctx context.Context, method string, req mcp.Request, n
 	if remote == nil {
 		return res, nil
 	}
-	rcaps := capabilities(cs)
+	rcaps := *capabilities(cs)
+	// Extensions are not relayed: the proxy forwards the methods and
+	// result shapes go-sdk knows, not an extension's (the tasks
+	// extension's tasks/* methods and CreateTaskResult), so it must not
+	// offer them to its clients.
+	rcaps.Extensions = nil
 	switch res := res.(type) {
 	case *mcp.InitializeResult:
-		res.Capabilities, res.Instructions = rcaps, remote.Instructions
+		res.Capabilities, res.Instructions = &rcaps, remote.Instructions
 		if remote.ServerInfo != nil {
 			res.ServerInfo = remote.ServerInfo
 		}
 	case *mcp.DiscoverResult:
-		res.Capabilities, res.Instructions = rcaps, remote.Instructions
+		res.Capabilities, res.Instructions = &rcaps, remote.Instructions
 		if remote.ServerInfo != nil {
 			if res.Meta == nil {
 				res.Meta = mcp.Meta{}
@@ -324,7 +329,8 @@ func (p *Proxy) outgoingMeta(ctx context.Context, r *remote, cs *mcp.ClientSessi
 }
 
 // capsV2 encodes caps as the clientCapabilities of a 2026-07-28 request:
-// "roots" present only when the client has roots (go-sdk issue 607).
+// "roots" present only when the client has roots (go-sdk issue 607), no
+// "extensions".
 func capsV2(caps *mcp.ClientCapabilities) map[string]any {
 	var m map[string]any
 	b, _ := json.Marshal(caps)
@@ -336,6 +342,10 @@ func capsV2(caps *mcp.ClientCapabilities) map[string]any {
 	if caps.RootsV2 != nil {
 		m["roots"] = caps.RootsV2
 	}
+	// No extension is relayed (see the capabilities offered): a client
+	// declaring, say, the tasks extension would make the remote answer
+	// with a CreateTaskResult that the proxy cannot pass on.
+	delete(m, "extensions")
 	return m
 }
 
