@@ -99,7 +99,9 @@
 // that owns the name, with the caller's progress token; progress
 // notifications and log messages come back as they arrive where the
 // front door streams (log messages name the backend as their logger).
-// Both protocol eras are served whatever each backend speaks.
+// Both protocol eras are served whatever each backend speaks. Extensions
+// are not relayed (as by mcplambda proxy): the tasks extension's methods
+// and results do not pass through a gateway, and it offers none.
 //
 // A backend that fails fails only its own calls, with a JSON-RPC error
 // naming it ("mcplambda gateway: backend \"time\": tools/call
