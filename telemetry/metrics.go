@@ -55,10 +55,11 @@ type Metrics struct {
 	cold      atomic.Bool // set until the first invocation begins
 
 	// Pre-encoded JSON fragments of every document.
-	nsJSON, dimsJSON, methodDimsJSON, toolDimsJSON, fixedJSON []byte
+	nsJSON, dimsJSON, methodDimsJSON, toolDimsJSON, backendDimsJSON, fixedJSON []byte
 
-	mu    sync.Mutex // guards names and writes to w
-	names map[string]bool
+	mu           sync.Mutex // guards names, backendNames and writes to w
+	names        map[string]bool
+	backendNames map[string]bool // see RecordBackend
 }
 
 // NewMetrics returns a Metrics writing to w (os.Stdout if nil), where
@@ -84,15 +85,16 @@ func NewMetrics(w io.Writer, opts *MetricsOptions) *Metrics {
 		o.MaxNames = 100
 	}
 	m := &Metrics{
-		w:         w,
-		namespace: o.Namespace,
-		dims:      []string{"Service"},
-		dimValues: map[string]string{"Service": o.Service},
-		maxNames:  o.MaxNames,
-		names:     make(map[string]bool),
+		w:            w,
+		namespace:    o.Namespace,
+		dims:         []string{"Service"},
+		dimValues:    map[string]string{"Service": o.Service},
+		maxNames:     o.MaxNames,
+		names:        make(map[string]bool),
+		backendNames: make(map[string]bool),
 	}
 	for k, v := range o.Dimensions {
-		if k == "Service" || k == "Method" || k == "Tool" {
+		if k == "Service" || k == "Method" || k == "Tool" || k == "Backend" {
 			continue
 		}
 		m.dims = append(m.dims, k)
@@ -104,6 +106,8 @@ func NewMetrics(w io.Writer, opts *MetricsOptions) *Metrics {
 	methodDims := append(append([]string(nil), m.dims...), "Method")
 	m.methodDimsJSON = jsonStrings(methodDims)
 	m.toolDimsJSON = append(append(jsonStrings(methodDims), ','), jsonStrings(append(methodDims, "Tool"))...)
+	backendDims := append(append([]string(nil), m.dims...), "Backend")
+	m.backendDimsJSON = append(append(jsonStrings(backendDims), ','), jsonStrings(append(backendDims, "Method"))...)
 	for _, k := range m.dims {
 		m.fixedJSON = append(m.fixedJSON, ',')
 		m.fixedJSON = appendString(m.fixedJSON, k)
@@ -121,9 +125,10 @@ type Invocation struct {
 	requestID string
 	cold      bool
 
-	mu     sync.Mutex
-	groups []group
-	custom []custom
+	mu       sync.Mutex
+	groups   []group
+	custom   []custom
+	backends []group // by backend (in tool) and method; see RecordBackend
 }
 
 type group struct {
@@ -317,7 +322,8 @@ func (inv *Invocation) Flush() error {
 		buf = append(buf, ']')
 		buf = inv.appendRequestID(buf)
 	}
-	inv.groups, inv.custom, inv.cold = nil, nil, false
+	buf = inv.appendBackends(buf, ts)
+	inv.groups, inv.custom, inv.backends, inv.cold = nil, nil, nil, false
 	*bp = buf
 	if len(buf) == 0 {
 		return nil

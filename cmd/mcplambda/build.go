@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mcplambda/mcplambda/gateway"
 )
 
 // BuildCommand is "mcplambda build": it cross-compiles a Go main package
@@ -64,13 +66,14 @@ var zipTime = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // buildConfig is the parsed command line of build.
 type buildConfig struct {
-	arch  string
-	out   string
-	name  string
-	tags  string
-	layer bool
-	json  bool
-	pkg   string
+	arch   string
+	out    string
+	name   string
+	tags   string
+	layer  bool
+	config string // --config: a gateway function
+	json   bool
+	pkg    string
 }
 
 func (c *BuildCommand) flagSet(cfg *buildConfig) *flag.FlagSet {
@@ -88,6 +91,7 @@ func (c *BuildCommand) flagSet(cfg *buildConfig) *flag.FlagSet {
 	set.StringVar(&cfg.name, "name", "", "the zip's base `name` (default: PACKAGE's base name and the architecture, NAME-ARCH;\nwith --layer, mcplambda-stdio-layer-ARCH)")
 	set.StringVar(&cfg.tags, "tags", "", "more build `tags`, comma-separated, added to lambda.norpc")
 	set.BoolVar(&cfg.layer, "layer", false, "package the stdio adapter's layer: bin/mcplambda and the mcplambda-stdio exec wrapper\n(PACKAGE defaults to "+layerPackage+")")
+	set.StringVar(&cfg.config, "config", "", "package a gateway: this binary (PACKAGE defaults to "+layerPackage+") as bootstrap,\nwith the configuration `file` next to it as "+gateway.ConfigFile+" and the AWS resources it needs\nas "+gateway.GrantsFile+" (for the CDK construct NewGateway)")
 	set.BoolVar(&cfg.json, "json", false, "print the result as a JSON object")
 	return set
 }
@@ -111,6 +115,11 @@ With --layer it writes OUT/mcplambda-stdio-layer-ARCH.zip instead: a Lambda
 layer with the mcplambda binary (bin/mcplambda) and the mcplambda-stdio exec
 wrapper, which serves a stdio MCP server on a managed runtime (Node.js,
 Python) with AWS_LAMBDA_EXEC_WRAPPER=/opt/mcplambda-stdio.
+
+With --config FILE it writes OUT/gateway-ARCH.zip: the mcplambda binary as
+bootstrap, which in Lambda serves the gateway of the configuration next to
+it (FILE, checked first, as `+gateway.ConfigFile+`), and `+gateway.GrantsFile+`, the
+functions it invokes and the secrets it reads, for the CDK construct.
 
 Flags:
 `)
@@ -136,7 +145,9 @@ func (c *BuildCommand) parse(args []string) (*buildConfig, error) {
 		cfg.pkg = operands[0]
 	}
 	switch {
-	case cfg.pkg == "" && !cfg.layer:
+	case cfg.layer && cfg.config != "":
+		return nil, usagef(buildHint, "build: --layer and --config: choose one")
+	case cfg.pkg == "" && !cfg.layer && cfg.config == "":
 		return nil, usagef(buildHint, "build: no PACKAGE given: want a Go main package, e.g. ./cmd/server")
 	case cfg.pkg == "":
 		cfg.pkg = layerPackage
@@ -147,9 +158,12 @@ func (c *BuildCommand) parse(args []string) (*buildConfig, error) {
 		return nil, usagef(buildHint, "build: --out is empty: want a directory")
 	}
 	if cfg.name == "" {
-		if cfg.layer {
+		switch {
+		case cfg.layer:
 			cfg.name = "mcplambda-stdio-layer-" + cfg.arch
-		} else {
+		case cfg.config != "":
+			cfg.name = "gateway-" + cfg.arch
+		default:
 			cfg.name = defaultName(cfg.pkg) + "-" + cfg.arch
 		}
 	} else if !validName.MatchString(cfg.name) {
@@ -194,6 +208,13 @@ func (c *BuildCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var gatewayEntries []zipEntry
+	if cfg.config != "" {
+		// Checked before a long build.
+		if gatewayEntries, err = c.gatewayFiles(cfg.config); err != nil {
+			return err
+		}
+	}
 
 	dir, err := os.MkdirTemp("", "mcplambda-build-")
 	if err != nil {
@@ -212,7 +233,7 @@ func (c *BuildCommand) Run(ctx context.Context, args []string) error {
 			{Name: execWrapperName, Mode: 0o755, Data: []byte(execWrapper)},
 		}
 	} else {
-		entries = []zipEntry{{Name: "bootstrap", Mode: 0o755, Path: bin}}
+		entries = append([]zipEntry{{Name: "bootstrap", Mode: 0o755, Path: bin}}, gatewayEntries...)
 	}
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return fmt.Errorf("build: %w", err)
@@ -243,6 +264,50 @@ func (c *BuildCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
+// gatewayFiles checks the gateway configuration at path and returns the
+// zip entries of a gateway function besides bootstrap: the configuration
+// as it is, and the grants the CDK construct reads. ${VAR} references are
+// expanded with this environment, or kept as they are where the variable
+// is unset (the function's environment decides then), but the functions
+// and secrets the gateway is granted must not depend on one.
+func (c *BuildCommand) gatewayFiles(path string) ([]zipEntry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("build: --config: %w", err)
+	}
+	lookup := func(k string) (string, bool) {
+		if v, ok := os.LookupEnv(k); ok {
+			return v, true
+		}
+		return "${" + k + "}", true
+	}
+	conf, err := gateway.Parse(path, data, &gateway.ParseOptions{LookupEnv: lookup})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range conf.Warnings {
+		fmt.Fprintln(c.Stderr, w)
+	}
+	grants := conf.Grants()
+	var refs []string
+	for _, f := range grants.Functions {
+		refs = append(refs, f.Function+":"+f.Qualifier)
+	}
+	for _, r := range slices.Concat(refs, grants.SSMParameters, grants.Secrets) {
+		if strings.Contains(r, "${") {
+			return nil, fmt.Errorf("build: --config %s: %q: the functions and secrets of a gateway are granted at deployment, so they cannot come from ${VAR}: write them out", path, r)
+		}
+	}
+	g, err := json.MarshalIndent(grants, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return []zipEntry{
+		{Name: gateway.ConfigFile, Mode: 0o644, Data: data},
+		{Name: gateway.GrantsFile, Mode: 0o644, Data: append(g, '\n')},
+	}, nil
+}
+
 // goBuild cross-compiles cfg.pkg for Lambda into bin.
 func goBuild(ctx context.Context, cfg *buildConfig, bin string, stderr io.Writer) error {
 	gobin, err := exec.LookPath("go")
@@ -265,9 +330,9 @@ func goBuild(ctx context.Context, cfg *buildConfig, bin string, stderr io.Writer
 	cmd.Stdout = stderr
 	cmd.Stderr = io.MultiWriter(stderr, &out)
 	if err := cmd.Run(); err != nil {
-		if cfg.layer && cfg.pkg == layerPackage && (strings.Contains(out.String(), "go.mod file not found") ||
+		if (cfg.layer || cfg.config != "") && cfg.pkg == layerPackage && (strings.Contains(out.String(), "go.mod file not found") ||
 			strings.Contains(out.String(), "no required module provides package")) {
-			return fmt.Errorf("build: building %s (the layer is built from the current module: run build --layer in a module that requires github.com/mcplambda/mcplambda, or in its checkout): %w", pkg, err)
+			return fmt.Errorf("build: building %s (the layer and a gateway are built from the current module: run build in a module that requires github.com/mcplambda/mcplambda, or in its checkout): %w", pkg, err)
 		}
 		return fmt.Errorf("build: building %s: %w", cfg.pkg, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcplambda/mcplambda/gateway"
 	"github.com/mcplambda/mcplambda/internal/hostcheck"
 	"github.com/mcplambda/mcplambda/internal/syncio"
 	"github.com/mcplambda/mcplambda/lambdatest"
@@ -63,6 +64,14 @@ type devConfig struct {
 	target    string
 	args      []string // for the bootstrap, after "--"
 	command   []string // "dev -- COMMAND ARGS": a stdio server, no TARGET
+	config    string   // "dev --config FILE": a gateway, no TARGET
+	functions []devFunction
+}
+
+// devFunction is a --function NAME=TARGET: another function in the
+// emulator, reached through the Invoke API.
+type devFunction struct {
+	name, target string
 }
 
 func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
@@ -88,7 +97,19 @@ func (c *DevCommand) flagSet(cfg *devConfig) *flag.FlagSet {
 		cfg.env = append(cfg.env, s)
 		return nil
 	})
-	set.StringVar(&cfg.name, "name", "", "function `name` in the Invoke API (default: TARGET's base name)")
+	set.StringVar(&cfg.name, "name", "", "function `name` in the Invoke API (default: TARGET's base name; gateway with --config)")
+	set.StringVar(&cfg.config, "config", "", "serve the gateway of this configuration `file` (mcplambda gateway) instead of a TARGET")
+	set.Func("function", "also run the function TARGET as NAME in the emulator, reached through the Invoke API,\nas `NAME=TARGET` (repeatable); e.g. a gateway's lambda: backend", func(s string) error {
+		name, target, ok := strings.Cut(s, "=")
+		if !ok || name == "" || target == "" {
+			return errors.New("want NAME=TARGET")
+		}
+		if !validName.MatchString(name) {
+			return fmt.Errorf("%q: want letters, digits, hyphens and underscores, as in Lambda", name)
+		}
+		cfg.functions = append(cfg.functions, devFunction{name, target})
+		return nil
+	})
 	cfg.addStateFlag(set)
 	set.BoolVar(&cfg.sessions, "sessions", false, "legacy sessions: MCPLAMBDA_SESSIONS=true in the function's environment, so that a\nfunction calling dynamo.SessionsFromEnv (the conformance example, \"dev -- COMMAND\")\nkeeps 2025-11-25 sessions in the state directory its instances share")
 	set.BoolVar(&cfg.stream, "stream", false, "stream responses: a function URL in RESPONSE_STREAM mode or a REST API with response\nstreaming, and MCPLAMBDA_RESPONSE_STREAM=true for the function (default: on with\n--sessions behind url or rest, where requests to legacy clients need it; else off)")
@@ -108,6 +129,7 @@ func joinDoors() string {
 func (c *DevCommand) usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: mcplambda dev [flags] TARGET [-- ARGS...]
        mcplambda dev [flags] -- COMMAND [ARGS...]
+       mcplambda dev [flags] --config FILE
 
 Dev serves a function locally the way AWS Lambda runs it: the real bootstrap
 under a Lambda Runtime API emulator, behind an emulated front door.
@@ -116,7 +138,10 @@ TARGET is a Go main package (a directory or an import path), built for this
 machine with "go build -tags lambda.norpc", or an executable file used as is.
 ARGS are passed to the bootstrap. In the second form, with no TARGET, the
 function is the stdio adapter ("mcplambda stdio") serving the stdio MCP server
-COMMAND ARGS, kept warm, as the no-code mode does in Lambda.
+COMMAND ARGS, kept warm, as the no-code mode does in Lambda. With --config,
+the function is the gateway of FILE ("mcplambda gateway"). --function
+NAME=TARGET runs more functions behind the Invoke API (a gateway's lambda:
+backends); the main function then reaches them with the AWS SDK.
 
 When ready, dev prints two lines on standard output:
 
@@ -154,6 +179,9 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 		if err := parse(args[:i]); err != nil {
 			return nil, err
 		}
+		if cfg.config != "" {
+			return nil, usagef(devHint, "dev: --config serves a gateway: no TARGET, no \"--\"")
+		}
 		if set.NArg() == 0 {
 			if len(args) == i+1 {
 				return nil, usagef(devHint, "dev: nothing after \"--\": want a stdio MCP server's command, or put TARGET before \"--\"")
@@ -171,6 +199,18 @@ func (c *DevCommand) parse(args []string) (*devConfig, error) {
 	}
 	if err := parse(args); err != nil {
 		return nil, err
+	}
+	if cfg.config != "" {
+		// "dev --config FILE": the gateway, "mcplambda gateway", as the
+		// bootstrap.
+		if set.NArg() > 0 {
+			return nil, usagef(devHint, "dev: unexpected argument %q: --config serves a gateway, with no TARGET", set.Arg(0))
+		}
+		if cfg.name == "" {
+			cfg.name = "gateway"
+		}
+		cfg.given(set)
+		return cfg, cfg.validate()
 	}
 	if set.NArg() == 0 {
 		return nil, usagef(devHint, "dev: no TARGET given: want a Go main package (e.g. ./cmd/server) or a bootstrap binary")
@@ -238,6 +278,13 @@ func (cfg *devConfig) validate() error {
 	if !validName.MatchString(cfg.name) {
 		return usagef(devHint, "dev: --name %q: want letters, digits, hyphens and underscores, as in Lambda", cfg.name)
 	}
+	names := map[string]bool{cfg.name: true}
+	for _, f := range cfg.functions {
+		if names[f.name] {
+			return usagef(devHint, "dev: --function %s: a function of that name is already served (use --name or another NAME)", f.name)
+		}
+		names[f.name] = true
+	}
 	return nil
 }
 
@@ -293,8 +340,13 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	// Check TARGET, then listen, so that a mistake on the command line is
 	// a usage error whatever listens where, and a busy address fails
 	// before a long build.
-	if cfg.command == nil {
+	if cfg.command == nil && cfg.config == "" {
 		if err := checkTarget(cfg.target); err != nil {
+			return err
+		}
+	}
+	for _, f := range cfg.functions {
+		if err := checkTarget(f.target); err != nil {
 			return err
 		}
 	}
@@ -303,6 +355,14 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer ln.Close()
+	base := "http://" + displayAddr(ln.Addr())
+	if cfg.config != "" || len(cfg.functions) > 0 {
+		// The function reaches the others through this Invoke API with
+		// the AWS SDK's default chain, as it would reach real functions
+		// with its role.
+		cfg.env = append([]string{"AWS_ENDPOINT_URL_LAMBDA=" + base, "AWS_ACCESS_KEY_ID=mcplambda-local",
+			"AWS_SECRET_ACCESS_KEY=mcplambda-local", "AWS_REGION=us-east-1"}, cfg.env...) // --env wins
+	}
 
 	bootstrap, cleanup, err := c.bootstrap(ctx, cfg, stderr)
 	if cleanup != nil {
@@ -340,9 +400,24 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer fn.Close()
+	fns := []*lambdatest.Function{fn}
+	for _, f := range cfg.functions {
+		other, cleanup, err := c.extraFunction(ctx, cfg, f, fnOut, stderr, logger)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while building
+			}
+			return err
+		}
+		if cleanup != nil {
+			defer cleanup() // after Close, deferred below
+		}
+		defer other.Close()
+		fns = append(fns, other)
+	}
 
 	mux := http.NewServeMux()
-	invokeAPI := lambdatest.NewInvokeAPI(fn)
+	invokeAPI := lambdatest.NewInvokeAPI(fns...)
 	mux.Handle("/2015-03-31/", invokeAPI) // Invoke
 	mux.Handle("/2021-11-15/", invokeAPI) // InvokeWithResponseStream
 	mux.Handle("/", rebindingGuard(newFrontDoor(fn, cfg.front, cfg.stream, logger)))
@@ -350,7 +425,6 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
-	base := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(c.Stdout, "mcplambda: listening on %s/mcp\n", base)
 	fmt.Fprintf(c.Stdout, "mcplambda: invoke endpoint %s\n", base)
 	cpu := "full-speed CPU"
@@ -364,6 +438,9 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(stderr, "mcplambda: function %q: %s front door, %d MB (%s), timeout %s, up to %d instance(s); Ctrl-C stops\n",
 		cfg.name, door, cfg.memoryMB, cpu, cfg.timeout, cfg.instances)
 	fmt.Fprintf(stderr, "mcplambda: state in %s (%s)\n", stateDir, state.EnvStateDir)
+	for _, f := range cfg.functions {
+		fmt.Fprintf(stderr, "mcplambda: function %q (%s) through the Invoke API only\n", f.name, f.target)
+	}
 	switch {
 	case cfg.sessions && !cfg.stream:
 		fmt.Fprintf(stderr, "mcplambda: legacy sessions on, but the %s front door buffers responses: requests to legacy clients (elicitation, sampling, roots) fail; they need --front url or rest with --stream\n", cfg.front)
@@ -384,11 +461,45 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
-	if err := fn.Close(); err != nil {
-		fmt.Fprintf(stderr, "mcplambda: dev: stopping instances: %v\n", err)
+	for _, f := range fns {
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "mcplambda: dev: stopping instances: %v\n", err)
+		}
 	}
 	srv.Close()
 	return nil
+}
+
+// extraFunction builds and starts a --function: it runs as the main
+// function does (timeout, memory, instances, output), with its own
+// environment: only the --env values.
+// cleanup, if not nil, removes its build directory once it is closed.
+func (c *DevCommand) extraFunction(ctx context.Context, cfg *devConfig, f devFunction, out, stderr io.Writer, logger *slog.Logger) (*lambdatest.Function, func(), error) {
+	bootstrap, cleanup, err := resolveTarget(ctx, f.target, stderr)
+	if err != nil {
+		if cleanup != nil {
+			cleanup()
+		}
+		return nil, nil, err
+	}
+	fn, err := lambdatest.NewFunction(bootstrap, &lambdatest.Options{
+		FunctionName: f.name,
+		Timeout:      cfg.timeout,
+		MemoryMB:     cfg.memoryMB,
+		LimitCPU:     cfg.limitCPU,
+		Instances:    cfg.instances,
+		Stdout:       out,
+		Stderr:       out,
+		OnReport:     reportPrinter(stderr, cfg.json),
+		Logger:       logger,
+	})
+	if err != nil {
+		if cleanup != nil {
+			cleanup()
+		}
+		return nil, nil, fmt.Errorf("dev: --function %s: %w", f.name, err)
+	}
+	return fn, cleanup, nil
 }
 
 // bootstrap returns the bootstrap to run: TARGET, built if it is a package,
@@ -396,21 +507,50 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 // the command in MCPLAMBDA_COMMAND (and this shell's PATH and HOME, so that
 // npx, node or python are found as they are here).
 func (c *DevCommand) bootstrap(ctx context.Context, cfg *devConfig, stderr io.Writer) (string, func(), error) {
-	if cfg.command == nil {
+	if cfg.command == nil && cfg.config == "" {
 		return resolveTarget(ctx, cfg.target, stderr)
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return "", nil, fmt.Errorf("dev: finding the mcplambda binary: %w", err)
 	}
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	if home := os.Getenv("HOME"); home != "" {
+		env = append(env, "HOME="+home)
+	}
+	if cfg.config != "" {
+		// "dev --config FILE": the gateway, with its stdio backends
+		// started as they are here.
+		config, err := filepath.Abs(cfg.config)
+		if err != nil {
+			return "", nil, fmt.Errorf("dev: %w", err)
+		}
+		cfg.env = append(env, cfg.env...) // --env wins
+		data, err := os.ReadFile(config)
+		if err != nil {
+			return "", nil, fmt.Errorf("dev: --config: %w", err)
+		}
+		// Checked here, with the function's environment, rather than
+		// when the function starts.
+		lookup := func(k string) (string, bool) {
+			for _, kv := range slices.Backward(cfg.env) {
+				if key, v, _ := strings.Cut(kv, "="); key == k {
+					return v, true
+				}
+			}
+			return "", false
+		}
+		if _, err := gateway.Parse(config, data, &gateway.ParseOptions{LookupEnv: lookup}); err != nil {
+			return "", nil, err
+		}
+		cfg.args = []string{"gateway", "--config", config}
+		return self, nil, nil
+	}
 	command, err := json.Marshal(cfg.command)
 	if err != nil {
 		return "", nil, err
 	}
-	env := []string{"MCPLAMBDA_COMMAND=" + string(command), "PATH=" + os.Getenv("PATH")}
-	if home := os.Getenv("HOME"); home != "" {
-		env = append(env, "HOME="+home)
-	}
+	env = append(env, "MCPLAMBDA_COMMAND="+string(command))
 	cfg.env = append(env, cfg.env...) // --env wins
 	cfg.args = []string{"stdio"}
 	return self, nil, nil

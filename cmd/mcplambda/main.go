@@ -12,6 +12,7 @@
 //	build    cross-compile a package into a reproducible Lambda deployment zip or the stdio layer
 //	call     call an MCP server: list and call its tools, resources and prompts
 //	proxy    serve a remote MCP server (SigV4, OAuth, Lambda Invoke API) to local clients over stdio
+//	gateway  serve the MCP servers a configuration file names as one endpoint, in Lambda or locally
 //	init     write a new MCP server module: main.go, a test, go.mod with the mcplambda tool, a CDK app
 //	version  print the version of mcplambda (also: mcplambda --version)
 //
@@ -34,6 +35,8 @@
 // # mcplambda dev
 //
 //	mcplambda dev [flags] TARGET [-- ARGS...]
+//	mcplambda dev [flags] -- COMMAND [ARGS...]
+//	mcplambda dev [flags] --config FILE
 //
 // Dev is "sam local start-api" without Docker: it runs the function's real
 // bootstrap binary under a local Lambda Runtime API emulator
@@ -48,6 +51,19 @@
 //
 // or an executable file, which is used as is. Arguments after "--" are passed
 // to the bootstrap. Flags may come before or after TARGET, but not after "--".
+// Without TARGET, "-- COMMAND ARGS" serves a stdio MCP server under the
+// no-code adapter ("mcplambda stdio"), and --config FILE serves the gateway
+// of a configuration file ("mcplambda gateway", function name gateway);
+// both start their stdio servers with dev's PATH and HOME.
+//
+// --function NAME=TARGET (repeatable) runs another function in the same
+// emulator, reached through the Invoke API only (with the same --timeout,
+// --memory and --instances): a gateway's lambda: backend, say. With
+// --function or --config, the function gets AWS_ENDPOINT_URL_LAMBDA (dev's
+// Invoke API), placeholder AWS credentials and AWS_REGION=us-east-1, so that
+// it invokes the others with the AWS SDK as it would in Lambda with its role:
+//
+//	mcplambda dev --config gateway.json --function time=./examples/time
 //
 // Flags:
 //
@@ -66,6 +82,9 @@
 //	                     Lambda (see below)
 //	--env KEY=VALUE      set an environment variable in the function (repeatable)
 //	--name NAME          function name in the Invoke API (default: TARGET's base name)
+//	--config FILE        serve the gateway of this configuration file instead of a TARGET
+//	--function NAME=TARGET
+//	                     also run TARGET as the function NAME, behind the Invoke API
 //	--state-dir DIR      the function's state directory, MCPLAMBDA_STATE_DIR (default:
 //	                     mcplambda/dev/NAME/state in the user cache directory)
 //	--sessions           legacy sessions: MCPLAMBDA_SESSIONS=true in the function's
@@ -199,6 +218,7 @@
 //
 //	mcplambda build [flags] PACKAGE
 //	mcplambda build --layer [flags] [PACKAGE]
+//	mcplambda build --config FILE [flags] [PACKAGE]
 //
 // Build cross-compiles the Go main package PACKAGE (a directory or an import
 // path) for the provided.al2023 runtime, statically and stripped:
@@ -232,6 +252,16 @@
 // module: run it in the mcplambda checkout or in a module that requires
 // github.com/mcplambda/mcplambda.
 //
+// With --config FILE it packages a gateway (see "mcplambda gateway"),
+// OUT/gateway-ARCH.zip: PACKAGE (by default this command, resolved as for
+// --layer) as bootstrap, FILE as gateway.json next to it, and
+// mcplambda-gateway-grants.json, the functions the gateway invokes and the
+// SSM parameters and secrets it reads, which the CDK construct NewGateway
+// grants and nothing else. FILE is checked first. ${VAR} references are
+// expanded with the build's environment where set, and left for the
+// function's environment otherwise, except in what is granted: function
+// names and secret references must be written out.
+//
 // Flags:
 //
 //	--arch arm64|amd64   the Lambda architecture (default arm64)
@@ -241,6 +271,7 @@
 //	                     mcplambda-stdio-layer-ARCH with --layer)
 //	--tags a,b           more build tags, added to lambda.norpc
 //	--layer              build the stdio layer instead of a function
+//	--config FILE        build a gateway of this configuration file
 //	--json               print the result as a JSON object: zip, arch, layer,
 //	                     files (name and uncompressed bytes), zipBytes, sha256
 //
@@ -389,6 +420,41 @@
 //	--no-browser       with --oauth, do not open a browser
 //	-v                 log what go-sdk does on standard error
 //
+// # mcplambda gateway
+//
+//	mcplambda gateway [--addr host:port] [-v] --config FILE
+//	mcplambda gateway --check [--json] --config FILE
+//
+// Gateway serves the MCP servers that FILE names as one MCP endpoint
+// (package [github.com/mcplambda/mcplambda/gateway]): their tools,
+// prompts, resources and templates, namespaced per backend
+// (PREFIX__NAME, PREFIX+URI), with calls routed to the backend that owns
+// the name. FILE is JSON in the mcpServers shape of Claude Desktop, Claude
+// Code, Cursor and VS Code ("servers"), so such a file works as it is,
+// with extensions: lambda:FUNCTION[:QUALIFIER] URLs (the Lambda Invoke API,
+// with the gateway's role), sigv4 and token for HTTP backends, secret
+// references (ssm:NAME, secretsmanager:ID[#KEY]) in env, headers and
+// tokens, prefix, allowTools, denyTools, timeout, forwardPrincipal, and a
+// "gateway" section (name, instructions, timeouts, auth, trustFrontDoor):
+//
+//	{"mcpServers": {
+//	  "time":       {"url": "lambda:time:live"},
+//	  "everything": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]},
+//	  "docs":       {"url": "https://abc.lambda-url.eu-west-1.on.aws/mcp", "sigv4": true}
+//	}}
+//
+// Inside Lambda it runs the runtime loop for every front door; elsewhere
+// it serves http://127.0.0.1:$PORT/mcp (--addr) and prints "mcplambda:
+// listening on URL". A mistake in FILE is reported with the file, the
+// backend and the field, and exits with status 1; fields of desktop
+// clients that mean nothing to a gateway are ignored with a warning.
+// --check prints the backends and the AWS resources the gateway needs,
+// and exits. -v logs every request to a backend.
+//
+// FILE is --config, else $MCPLAMBDA_GATEWAY_CONFIG. Run by Lambda as a
+// function's bootstrap (the zip of "mcplambda build --config"), the binary
+// needs no arguments: it serves the gateway of the gateway.json next to it.
+//
 // # mcplambda init
 //
 //	mcplambda init [--module PATH] [--name NAME] [DIR]
@@ -437,7 +503,11 @@ func main() {
 		stop()
 	}()
 	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	err := m.Run(ctx, os.Args[1:])
+	args := os.Args[1:]
+	if a, ok := bootstrapArgs(); ok {
+		args = a // the bootstrap of a gateway function (mcplambda build --config)
+	}
+	err := m.Run(ctx, args)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -527,6 +597,8 @@ var commands = []struct {
 		func(m *Main) command { return &CallCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"proxy", "serve a remote MCP server (SigV4, OAuth, Lambda Invoke API) to local clients over stdio",
 		func(m *Main) command { return &ProxyCommand{Stdin: m.Stdin, Stdout: m.Stdout, Stderr: m.Stderr} }},
+	{"gateway", "serve the MCP servers a configuration file names as one endpoint, in Lambda or locally",
+		func(m *Main) command { return &GatewayCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"init", "write a new MCP server module: main.go, a test, go.mod with the mcplambda tool, a CDK app",
 		func(m *Main) command { return &InitCommand{Stdout: m.Stdout, Stderr: m.Stderr} }},
 	{"version", "print the version of mcplambda",

@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/mcplambda/mcplambda/internal/mcpproxy"
 	"github.com/mcplambda/mcplambda/invoke"
 	"github.com/mcplambda/mcplambda/sigv4"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
@@ -374,18 +374,6 @@ func resourceMetadata(ctx context.Context, challenge, endpoint string) string {
 	return ""
 }
 
-// sdkNoise is the context go-sdk adds to transport errors, which says
-// nothing to a person: calling "initialize": sending "initialize":
-// rejected by transport: ...
-var sdkNoise = regexp.MustCompile(`(calling|sending) "[^"]*": |:? ?rejected by transport:? ?`)
-
-// invokeNoise is the method name package invoke puts before its errors,
-// which the explanation names already.
-var invokeNoise = regexp.MustCompile(`(?:initialize|[a-z]+(?:/[a-zA-Z]+)+): (invoke: )`)
-
-// oneLine returns err's message on one line, without go-sdk's noise.
-func oneLine(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
-	s = invokeNoise.ReplaceAllString(s, "${1}")
-	return strings.TrimSpace(sdkNoise.ReplaceAllString(s, ""))
-}
+// oneLine returns err's message on one line, without go-sdk's noise
+// (mcpproxy.OneLine, which the gateway's messages use too).
+func oneLine(err error) string { return mcpproxy.OneLine(err) }

@@ -16,9 +16,12 @@
 //	awscdk.NewCfnOutput(stack, jsii.String("Endpoint"), &awscdk.CfnOutputProps{Value: server.Endpoint})
 //	app.Synth(nil)
 //
-// [NewServer] deploys a Go bootstrap on provided.al2023 and
+// [NewServer] deploys a Go bootstrap on provided.al2023,
 // [NewStdioServer] a stdio server (Node.js, Python) on a managed runtime
-// with the stdio layer. Both take a [FrontDoor]: a Lambda function URL
+// with the stdio layer, and [NewGateway] a gateway ("mcplambda build
+// --config": one endpoint for the MCP servers of a configuration file),
+// allowed to invoke exactly the functions and read exactly the secrets
+// its configuration names. Both take a [FrontDoor]: a Lambda function URL
 // ([FunctionURL], the default, AWS_IAM auth unless told otherwise), an API
 // Gateway HTTP API ([HTTPAPI], optionally with a JWT authorizer for an
 // Amazon Cognito user pool or any OIDC issuer) or a REST API ([RESTAPI],

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -12,16 +14,24 @@ import (
 
 //lint:file-ignore SA1019 the proxy relays sampling, roots and logging, deprecated since 2026-07-28 (SEP-2577) but used by clients and servers of every era.
 
-// middleware forwards what the remote serves, and answers the handshake
-// with the remote's capabilities.
+// middleware forwards what the remotes serve, and answers the handshake
+// with their capabilities.
 func (p *Proxy) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		switch method {
 		case "initialize", "server/discover":
 			return p.handshake(ctx, method, req, next)
-		case "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read",
-			"prompts/list", "prompts/get", "completion/complete":
-			return p.forward(ctx, method, req)
+		case "tools/list", "resources/list", "resources/templates/list", "prompts/list":
+			if !p.transparent {
+				return p.list(ctx, method, req)
+			}
+			return p.forward(ctx, p.remotes[0], method, req, params(req))
+		case "tools/call", "resources/read", "prompts/get", "completion/complete":
+			r, in, err := p.route(params(req))
+			if err != nil {
+				return nil, err
+			}
+			return p.forward(ctx, r, method, req, in)
 		case "logging/setLevel":
 			res, err := next(ctx, method, req)
 			if err == nil {
@@ -61,14 +71,32 @@ func localProtocol(req mcp.Request) string {
 	return ""
 }
 
-// handshake connects to the remote and answers initialize or
-// server/discover with the remote's capabilities, instructions and server
-// info.
+// handshake answers initialize or server/discover: a transparent proxy
+// connects to the remote and answers with its capabilities, instructions
+// and server info; a gateway answers at once, with the capabilities of
+// the backends connected so far.
 func (p *Proxy) handshake(ctx context.Context, method string, req mcp.Request, next mcp.MethodHandler) (mcp.Result, error) {
+	if !p.transparent {
+		res, err := next(ctx, method, req)
+		if err != nil {
+			return res, err
+		}
+		caps, instructions := p.merged()
+		switch res := res.(type) {
+		case *mcp.InitializeResult:
+			res.Capabilities, res.Instructions = caps, instructions
+		case *mcp.DiscoverResult:
+			res.Capabilities, res.Instructions = caps, instructions
+		}
+		return res, nil
+	}
+	r := p.remotes[0]
 	caps, info := clientCaps(req)
-	cs, err := p.session(ctx, caps, info)
+	cctx, cancel := r.withTimeout(ctx)
+	defer cancel()
+	cs, err := r.session(cctx, caps, info)
 	if err != nil {
-		return nil, p.failure(ctx, "connecting", err)
+		return nil, r.failure(ctx, "connecting", err, cctx.Err() != nil && ctx.Err() == nil)
 	}
 	res, err := next(ctx, method, req)
 	if err != nil {
@@ -78,10 +106,7 @@ func (p *Proxy) handshake(ctx context.Context, method string, req mcp.Request, n
 	if remote == nil {
 		return res, nil
 	}
-	var rcaps mcp.ServerCapabilities
-	if remote.Capabilities != nil {
-		rcaps = *remote.Capabilities
-	}
+	rcaps := *capabilities(cs)
 	// Extensions are not relayed: the proxy forwards the methods and
 	// result shapes go-sdk knows, not an extension's (the tasks
 	// extension's tasks/* methods and CreateTaskResult), so it must not
@@ -103,6 +128,42 @@ func (p *Proxy) handshake(ctx context.Context, method string, req mcp.Request, n
 		}
 	}
 	return res, nil
+}
+
+// merged returns the capabilities and instructions of a gateway: tools,
+// prompts and resources with list_changed (backends come and go),
+// subscriptions and completion if a connected backend has them, logging;
+// its own instructions, then each connected backend's.
+func (p *Proxy) merged() (*mcp.ServerCapabilities, string) {
+	caps := &mcp.ServerCapabilities{
+		Tools:     &mcp.ToolCapabilities{ListChanged: true},
+		Prompts:   &mcp.PromptCapabilities{ListChanged: true},
+		Resources: &mcp.ResourceCapabilities{ListChanged: true},
+		Logging:   &mcp.LoggingCapabilities{},
+	}
+	var instructions []string
+	if p.opts.Instructions != "" {
+		instructions = append(instructions, p.opts.Instructions)
+	}
+	for _, r := range p.remotes {
+		r.mu.Lock()
+		cs := r.cs
+		r.mu.Unlock()
+		if cs == nil {
+			continue
+		}
+		rc := capabilities(cs)
+		if rc.Resources != nil && rc.Resources.Subscribe {
+			caps.Resources.Subscribe = true
+		}
+		if rc.Completions != nil {
+			caps.Completions = &mcp.CompletionCapabilities{}
+		}
+		if res := cs.InitializeResult(); res != nil && res.Instructions != "" {
+			instructions = append(instructions, r.b.Name+": "+res.Instructions)
+		}
+	}
+	return caps, strings.Join(instructions, "\n\n")
 }
 
 // params returns the params of req, never a nil pointer: clients may
@@ -145,22 +206,34 @@ func params(req mcp.Request) mcp.Params {
 	return req.GetParams()
 }
 
-// forward sends req to the remote and returns its result.
-func (p *Proxy) forward(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
+// forward sends a request with params in (renamed for r) to r and returns
+// its result.
+func (p *Proxy) forward(ctx context.Context, r *remote, method string, req mcp.Request, in mcp.Params) (res mcp.Result, err error) {
+	begin := time.Now()
+	what := describe(method, in)
 	defer func() {
 		// Whatever goes wrong in one request must not take down the proxy
 		// and every other request with it.
-		if r := recover(); r != nil {
-			res, err = nil, p.failure(ctx, describe(method, params(req)), fmt.Errorf("mcplambda proxy: internal error: %v", r))
+		if rec := recover(); rec != nil {
+			res, err = nil, r.failure(ctx, what, fmt.Errorf("%s: internal error: %v", p.name(), rec), false)
 		}
+		tr, _ := res.(*mcp.CallToolResult)
+		r.observe(ctx, method, observedName(method, in), begin, err, tr != nil && tr.IsError)
 	}()
 	ss, _ := req.GetSession().(*mcp.ServerSession)
 	caps, info := clientCaps(req)
-	in := params(req)
-	what := describe(method, in)
-	cs, err := p.session(ctx, caps, info)
+	bctx := ctx // the deadline the request has: the invocation's
+	if !p.transparent {
+		var cancel context.CancelFunc
+		bctx, cancel = answerBy(ctx)
+		defer cancel()
+	}
+	cctx, cancel := r.withTimeout(bctx)
+	defer cancel()
+	timedOut := func() bool { return cctx.Err() != nil && bctx.Err() == nil }
+	cs, err := r.session(cctx, caps, info)
 	if err != nil {
-		return nil, p.failure(ctx, "connecting", err)
+		return nil, r.failure(bctx, "connecting", err, timedOut())
 	}
 	newLocal := localProtocol(req) >= newProtocol
 
@@ -173,7 +246,7 @@ func (p *Proxy) forward(ctx context.Context, method string, req mcp.Request) (re
 	p.mu.Lock()
 	p.seq++
 	token := "mcplambda-proxy-" + strconv.FormatInt(p.seq, 10)
-	p.calls[token] = &call{ctx: ctx, ss: ss, token: localToken, newProt: newLocal}
+	p.calls[token] = &call{ctx: ctx, ss: ss, r: r, token: localToken, newProt: newLocal}
 	level, hasLevel := p.levels[ss]
 	p.mu.Unlock()
 	defer func() {
@@ -182,25 +255,43 @@ func (p *Proxy) forward(ctx context.Context, method string, req mcp.Request) (re
 		p.mu.Unlock()
 	}()
 
-	meta := p.outgoingMeta(cs, in, caps, info, newLocal, level, hasLevel)
-	if localToken != nil && !p.opts.NoNotifications {
+	meta := p.outgoingMeta(ctx, r, cs, in, caps, info, newLocal, level, hasLevel)
+	if localToken != nil && !r.b.NoNotifications {
 		meta["progressToken"] = token
 	}
-	res, err = p.send(ctx, cs, ss, method, in, meta, newLocal)
+	res, err = p.send(cctx, cs, ss, method, in, meta, newLocal)
 	if err != nil {
-		return nil, p.failure(ctx, what, err)
+		if !p.transparent {
+			r.dropAfter(cs, err, timedOut())
+		}
+		return nil, r.failure(bctx, what, err, timedOut())
 	}
 	if !newLocal {
 		res = forOlderClient(res)
 	}
+	if !p.transparent {
+		res = r.rewrite(res)
+	}
 	return res, nil
 }
 
-// outgoingMeta returns the _meta of the request to the remote: the local
+// observedName is the tool or prompt a request names, for observations.
+func observedName(method string, in mcp.Params) string {
+	switch p := in.(type) {
+	case *mcp.CallToolParamsRaw:
+		return p.Name
+	case *mcp.GetPromptParams:
+		return p.Name
+	}
+	return ""
+}
+
+// outgoingMeta returns the _meta of the request to the remote r: the local
 // request's, without the keys of the protocol the local client speaks,
 // plus, for a 2026-07-28 remote, the local client's capabilities, info
-// and log level (go-sdk adds the protocol version).
-func (p *Proxy) outgoingMeta(cs *mcp.ClientSession, in mcp.Params, caps *mcp.ClientCapabilities, info *mcp.Implementation, newLocal bool, level mcp.LoggingLevel, hasLevel bool) mcp.Meta {
+// and log level (go-sdk adds the protocol version), edited last by
+// Backend.Meta.
+func (p *Proxy) outgoingMeta(ctx context.Context, r *remote, cs *mcp.ClientSession, in mcp.Params, caps *mcp.ClientCapabilities, info *mcp.Implementation, newLocal bool, level mcp.LoggingLevel, hasLevel bool) mcp.Meta {
 	out := mcp.Meta{}
 	var localLevel any
 	if in != nil {
@@ -215,22 +306,24 @@ func (p *Proxy) outgoingMeta(cs *mcp.ClientSession, in mcp.Params, caps *mcp.Cli
 			out[k] = v
 		}
 	}
-	if !isNew(cs) {
-		return out
+	if isNew(cs) {
+		if caps == nil {
+			caps = &mcp.ClientCapabilities{}
+		}
+		out[mcp.MetaKeyClientCapabilities] = capsV2(caps)
+		if info != nil {
+			out[mcp.MetaKeyClientInfo] = info
+		}
+		switch {
+		case r.b.NoNotifications:
+		case newLocal && localLevel != nil:
+			out[mcp.MetaKeyLogLevel] = localLevel
+		case !newLocal && hasLevel:
+			out[mcp.MetaKeyLogLevel] = level
+		}
 	}
-	if caps == nil {
-		caps = &mcp.ClientCapabilities{}
-	}
-	out[mcp.MetaKeyClientCapabilities] = capsV2(caps)
-	if info != nil {
-		out[mcp.MetaKeyClientInfo] = info
-	}
-	switch {
-	case p.opts.NoNotifications:
-	case newLocal && localLevel != nil:
-		out[mcp.MetaKeyLogLevel] = localLevel
-	case !newLocal && hasLevel:
-		out[mcp.MetaKeyLogLevel] = level
+	if r.b.Meta != nil {
+		r.b.Meta(ctx, out)
 	}
 	return out
 }
@@ -312,7 +405,7 @@ func (p *Proxy) send(ctx context.Context, cs *mcp.ClientSession, ss *mcp.ServerS
 			return cs.ReadResource(ctx, &o)
 		})
 	}
-	return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcplambda proxy: cannot forward %s", method)}
+	return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("%s: cannot forward %s", p.name(), method)}
 }
 
 // withMeta returns a copy of params with its own copy of meta: go-sdk
@@ -354,10 +447,10 @@ func rounds[R multiRound](ctx context.Context, p *Proxy, ss *mcp.ServerSession, 
 		}
 		requests, st := inputRequests(res)
 		if round >= p.opts.MaxRounds {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcplambda proxy: the server still wants input after %d rounds", round)}
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("%s: the server still wants input after %d rounds", p.name(), round)}
 		}
 		if len(requests) == 0 {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "mcplambda proxy: the server is busy (input_required without requests); retry later"}
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: p.name() + ": the server is busy (input_required without requests); retry later"}
 		}
 		if in, err = p.ask(ctx, ss, requests); err != nil {
 			return nil, err
@@ -391,7 +484,7 @@ func (p *Proxy) ask(ctx context.Context, ss *mcp.ServerSession, requests mcp.Inp
 	}
 	missing := func(what string) error {
 		return &jsonrpc.Error{Code: mcp.CodeMissingRequiredClientCapabilities,
-			Message: "mcplambda proxy: the server needs " + what + ", which this client does not support"}
+			Message: p.name() + ": the server needs " + what + ", which this client does not support"}
 	}
 	out := make(mcp.InputResponseMap, len(requests))
 	for id, r := range requests {
@@ -419,10 +512,10 @@ func (p *Proxy) ask(ctx context.Context, ss *mcp.ServerSession, requests mcp.Inp
 			}
 			res, err = ss.ListRoots(ctx, r)
 		default:
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("mcplambda proxy: unknown input request %T", r)}
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("%s: unknown input request %T", p.name(), r)}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("mcplambda proxy: asking the client (input request %q): %w", id, err)
+			return nil, fmt.Errorf("%s: asking the client (input request %q): %w", p.name(), id, err)
 		}
 		out[id] = res
 	}

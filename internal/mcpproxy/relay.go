@@ -17,7 +17,7 @@ import (
 // another goroutine than the one that completes calls, so a handler could
 // see a notification after the forwarded request has returned.)
 type relayTransport struct {
-	p *Proxy
+	r *remote
 	t mcp.Transport
 }
 
@@ -26,12 +26,12 @@ func (t *relayTransport) Connect(ctx context.Context) (mcp.Connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &relayConn{Connection: c, p: t.p}, nil
+	return &relayConn{Connection: c, r: t.r}, nil
 }
 
 type relayConn struct {
 	mcp.Connection
-	p *Proxy
+	r *remote
 }
 
 // Read returns the next message that is not a relayed notification.
@@ -49,13 +49,13 @@ func (c *relayConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		case "notifications/progress":
 			var params mcp.ProgressNotificationParams
 			if json.Unmarshal(req.Params, &params) == nil {
-				c.p.relayProgress(&params)
+				c.r.p.relayProgress(c.r, &params)
 				continue
 			}
 		case "notifications/message":
 			var params mcp.LoggingMessageParams
 			if json.Unmarshal(req.Params, &params) == nil {
-				c.p.relayLog(&params)
+				c.r.p.relayLog(c.r, &params)
 				continue
 			}
 		}
@@ -63,14 +63,14 @@ func (c *relayConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 	}
 }
 
-// relayProgress sends a progress notification of the remote to the local
+// relayProgress sends a progress notification of remote r to the local
 // request it belongs to, with the local client's token.
-func (p *Proxy) relayProgress(params *mcp.ProgressNotificationParams) {
+func (p *Proxy) relayProgress(r *remote, params *mcp.ProgressNotificationParams) {
 	token, _ := params.ProgressToken.(string)
 	p.mu.Lock()
 	c := p.calls[token]
 	p.mu.Unlock()
-	if c == nil || c.token == nil || c.ss == nil {
+	if c == nil || c.r != r || c.token == nil || c.ss == nil {
 		return
 	}
 	out := *params
@@ -78,13 +78,23 @@ func (p *Proxy) relayProgress(params *mcp.ProgressNotificationParams) {
 	c.ss.NotifyProgress(c.ctx, &out)
 }
 
-// relayLog sends a log message of the remote to the local clients that
-// asked for log messages: on the stream of a request in flight when there
-// is one (a 2026-07-28 client sets its log level per request), else to the
-// session of an older client, which set its level with logging/setLevel.
-// Log messages carry no request id, so a client with several requests in
-// flight gets each message once, on one of them.
-func (p *Proxy) relayLog(params *mcp.LoggingMessageParams) {
+// relayLog sends a log message of remote r to the local clients that
+// asked for log messages: on the stream of a request to r in flight when
+// there is one (a 2026-07-28 client sets its log level per request), else
+// to the session of an older client, which set its level with
+// logging/setLevel. Log messages carry no request id, so a client with
+// several requests in flight gets each message once, on one of them. A
+// gateway names the backend in the message's logger: "NAME" or
+// "NAME/LOGGER".
+func (p *Proxy) relayLog(r *remote, params *mcp.LoggingMessageParams) {
+	if !p.transparent {
+		out := *params
+		out.Logger = r.b.Name
+		if params.Logger != "" {
+			out.Logger += "/" + params.Logger
+		}
+		params = &out
+	}
 	type target struct {
 		ctx context.Context
 		ss  *mcp.ServerSession
@@ -93,7 +103,7 @@ func (p *Proxy) relayLog(params *mcp.LoggingMessageParams) {
 	seen := map[*mcp.ServerSession]bool{}
 	p.mu.Lock()
 	for _, c := range p.calls {
-		if c.ss != nil && !seen[c.ss] {
+		if c.r == r && c.ss != nil && !seen[c.ss] {
 			seen[c.ss] = true
 			targets = append(targets, target{c.ctx, c.ss})
 		}
@@ -111,8 +121,8 @@ func (p *Proxy) relayLog(params *mcp.LoggingMessageParams) {
 }
 
 // setLevel records the log level an older local client set, and passes on
-// the most verbose level asked for to an older remote (a 2026-07-28 remote
-// gets it with each request).
+// the most verbose level asked for to the older remotes connected (a
+// 2026-07-28 remote gets it with each request).
 func (p *Proxy) setLevel(ctx context.Context, req mcp.Request) {
 	ss, _ := req.GetSession().(*mcp.ServerSession)
 	params, _ := req.GetParams().(*mcp.SetLoggingLevelParams)
@@ -136,16 +146,17 @@ func (p *Proxy) setLevel(ctx context.Context, req mcp.Request) {
 			most = l
 		}
 	}
-	cs := p.cs
 	p.mu.Unlock()
-	if cs == nil || isNew(cs) || p.opts.NoNotifications {
-		return
-	}
-	if res := cs.InitializeResult(); res == nil || res.Capabilities == nil || res.Capabilities.Logging == nil {
-		return
-	}
-	if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: most}); err != nil {
-		p.failure(ctx, "logging/setLevel", err)
+	for _, r := range p.remotes {
+		r.mu.Lock()
+		cs := r.cs
+		r.mu.Unlock()
+		if cs == nil || isNew(cs) || r.b.NoNotifications || capabilities(cs).Logging == nil {
+			continue
+		}
+		if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: most}); err != nil {
+			r.failure(ctx, "logging/setLevel", err, false)
+		}
 	}
 }
 
@@ -189,63 +200,74 @@ func (p *Proxy) listChanged(kind string) {
 	}
 }
 
-// subscribe subscribes to a resource on the remote for the local clients
-// (go-sdk keeps track of which local sessions want resources/updated).
+// subscribe subscribes to a resource on the remote that serves it, for
+// the local clients (go-sdk keeps track of which local sessions want
+// resources/updated).
 func (p *Proxy) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
-	caps, info := clientCaps(req)
-	cs, err := p.session(ctx, caps, info)
-	if err != nil {
-		return p.failure(ctx, "connecting", err)
+	r, uri := p.routeURI(req.Params.URI)
+	if r == nil {
+		return mcp.ResourceNotFoundError(req.Params.URI)
 	}
-	p.mu.Lock()
-	p.subs[req.Params.URI]++
-	first := p.subs[req.Params.URI] == 1
-	p.mu.Unlock()
+	caps, info := clientCaps(req)
+	cs, err := r.session(ctx, caps, info)
+	if err != nil {
+		return r.failure(ctx, "connecting", err, false)
+	}
+	r.mu.Lock()
+	r.subs[uri]++
+	first := r.subs[uri] == 1
+	r.mu.Unlock()
 	if !first {
 		return nil
 	}
-	if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: req.Params.URI}); err != nil {
-		p.mu.Lock()
-		p.subs[req.Params.URI]--
-		p.mu.Unlock()
-		return p.failure(ctx, "resources/subscribe "+req.Params.URI, err)
+	if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}); err != nil {
+		r.mu.Lock()
+		r.subs[uri]--
+		r.mu.Unlock()
+		return r.failure(ctx, "resources/subscribe "+uri, err, false)
 	}
 	return nil
 }
 
 // unsubscribe ends the remote subscription when no local client wants it.
 func (p *Proxy) unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) error {
-	p.mu.Lock()
-	n := p.subs[req.Params.URI]
+	r, uri := p.routeURI(req.Params.URI)
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	n := r.subs[uri]
 	if n > 0 {
-		p.subs[req.Params.URI]--
+		r.subs[uri]--
 	}
 	last := n == 1
 	if last {
-		delete(p.subs, req.Params.URI)
+		delete(r.subs, uri)
 	}
-	cs := p.cs
-	p.mu.Unlock()
+	cs := r.cs
+	r.mu.Unlock()
 	if !last || cs == nil {
 		return nil
 	}
-	if err := cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: req.Params.URI}); err != nil {
-		return p.failure(ctx, "resources/unsubscribe "+req.Params.URI, err)
+	if err := cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri}); err != nil {
+		return r.failure(ctx, "resources/unsubscribe "+uri, err, false)
 	}
 	return nil
 }
 
-// rootsChanged tells an older remote that the local client's roots
-// changed. The remote asks for them with roots/list, which the proxy
+// rootsChanged tells the older remotes that the local client's roots
+// changed. A remote asks for them with roots/list, which the proxy
 // answers from the local client; go-sdk sends the notification when the
 // client's own roots change, hence the placeholder root, which roots/list
 // never shows.
 func (p *Proxy) rootsChanged(context.Context, *mcp.RootsListChangedRequest) {
-	p.mu.Lock()
-	client, cs := p.client, p.cs
-	p.mu.Unlock()
-	if client == nil || cs == nil || isNew(cs) {
-		return
+	for _, r := range p.remotes {
+		r.mu.Lock()
+		client, cs := r.client, r.cs
+		r.mu.Unlock()
+		if client == nil || cs == nil || isNew(cs) {
+			continue
+		}
+		client.AddRoots(&mcp.Root{URI: "mcplambda-proxy:roots"})
 	}
-	client.AddRoots(&mcp.Root{URI: "mcplambda-proxy:roots"})
 }

@@ -152,3 +152,18 @@ func ResolveEnv(ctx context.Context, env []string) ([]string, error) {
 	}
 	return NewResolver(cfg).ResolveEnv(ctx, env)
 }
+
+// Resolve returns the value ref refers to, resolved with a Resolver built
+// from the default AWS configuration (the function's role and region), or
+// ref itself when it is not a reference (no configuration is loaded
+// then).
+func Resolve(ctx context.Context, ref string) (string, error) {
+	if !IsRef(ref) {
+		return ref, nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return "", fmt.Errorf("awssecrets: loading AWS configuration: %w", err)
+	}
+	return NewResolver(cfg).Resolve(ctx, ref)
+}
