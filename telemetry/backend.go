@@ -24,25 +24,9 @@ func RecordBackend(ctx context.Context, backend, method string, d time.Duration,
 		method = Other
 	}
 	backend = inv.m.admitBackend(backend)
-	ms := float64(d.Microseconds()) / 1000
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	for i := range inv.backends {
-		g := &inv.backends[i]
-		if g.method == method && g.tool == backend {
-			g.requests++
-			if failed {
-				g.errs++
-			}
-			g.latenciesMillis = append(g.latenciesMillis, ms)
-			return
-		}
-	}
-	g := group{method: method, tool: backend, requests: 1, latenciesMillis: []float64{ms}}
-	if failed {
-		g.errs = 1
-	}
-	inv.backends = append(inv.backends, g)
+	inv.backends = count(inv.backends, method, backend, d, failed)
 }
 
 // admitBackend returns name if it may be a Backend dimension value, else

@@ -187,25 +187,32 @@ func RecordRequest(ctx context.Context, method, name string, knownName bool, d t
 	if name != "" {
 		name = inv.m.admit(name, knownName)
 	}
-	ms := float64(d.Microseconds()) / 1000
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	for i := range inv.groups {
-		g := &inv.groups[i]
+	inv.groups = count(inv.groups, method, name, d, failed)
+}
+
+// count adds a request of method and name (a tool, prompt or backend)
+// that took d to its group in groups, and returns groups. The caller
+// holds the invocation's lock.
+func count(groups []group, method, name string, d time.Duration, failed bool) []group {
+	ms := float64(d.Microseconds()) / 1000
+	for i := range groups {
+		g := &groups[i]
 		if g.method == method && g.tool == name {
 			g.requests++
 			if failed {
 				g.errs++
 			}
 			g.latenciesMillis = append(g.latenciesMillis, ms)
-			return
+			return groups
 		}
 	}
 	g := group{method: method, tool: name, requests: 1, latenciesMillis: []float64{ms}}
 	if failed {
 		g.errs = 1
 	}
-	inv.groups = append(inv.groups, g)
+	return append(groups, g)
 }
 
 // admit returns name if it may be a dimension value, else Other.
