@@ -216,7 +216,9 @@ func (s *Sealer) Open(ctx context.Context, req mcp.Request, sealed string) ([]by
 	if !ok {
 		return nil, reject(ErrTampered, "unknown format")
 	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
+	// Strict: a sealed state has one spelling; a last character whose
+	// unused bits differ is another string, refused like any change.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(raw)
 	if err != nil || len(b) < 1 || len(b) < 1+int(b[0]) {
 		return nil, reject(ErrTampered, "malformed")
 	}
