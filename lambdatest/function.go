@@ -272,6 +272,22 @@ func (f *Function) Close() error {
 	return nil
 }
 
+// Kill sends SIGKILL at once to every instance's processes (the whole
+// process group, and on Linux every descendant that left it), without
+// waiting: for a program that must exit now, after a second Ctrl-C say.
+// Close still has to be called to release the rest.
+func (f *Function) Kill() {
+	f.mu.Lock()
+	insts := make([]*instance, 0, len(f.all))
+	for inst := range f.all {
+		insts = append(insts, inst)
+	}
+	f.mu.Unlock()
+	for _, inst := range insts {
+		inst.signal(true)
+	}
+}
+
 // acquire returns an instance for one invocation: an idle one, or a new one
 // (not started yet) when the pool has room. When the pool is full it waits,
 // or fails with ErrThrottled if throttle is set.

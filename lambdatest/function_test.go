@@ -606,6 +606,9 @@ func TestChildrenDieWithInstance(t *testing.T) {
 			invoke(t, f, map[string]any{"op": "sleep", "ms": 600000})
 		}},
 		{name: "close", end: func(t *testing.T, f *Function) { f.Close() }},
+		// Kill, for a program that must exit now (dev after a second
+		// Ctrl-C): no Close, nothing waits.
+		{name: "kill", end: func(t *testing.T, f *Function) { f.Kill() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

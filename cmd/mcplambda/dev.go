@@ -400,6 +400,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer fn.Close()
+	defer forcedExit.add(fn.Kill)()
 	fns := []*lambdatest.Function{fn}
 	for _, f := range cfg.functions {
 		other, cleanup, err := c.extraFunction(ctx, cfg, f, fnOut, stderr, logger)
@@ -413,6 +414,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 			defer cleanup() // after Close, deferred below
 		}
 		defer other.Close()
+		defer forcedExit.add(other.Kill)()
 		fns = append(fns, other)
 	}
 

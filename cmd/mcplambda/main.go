@@ -208,11 +208,11 @@
 // per header and 64 KB in all (400), its 60s idle timeout (504), and its
 // own HTML error pages (502 for a function error, timeout or throttling).
 // Ctrl-C (SIGINT) or SIGTERM stops the listener, sends SIGTERM to the
-// instances, removes the build directory and exits with status 0.
-// An
-// instance that ends (it exits, is killed, or dev stops) takes everything
-// it started with it, as Lambda ends an execution environment (see package
-// lambdatest for what cannot be tracked).
+// instances, removes the build directory and exits with status 0; a
+// second Ctrl-C during that shutdown kills the instances and exits at once
+// (status 130). An instance that ends (it exits, is killed, or dev stops)
+// takes everything it started with it, as Lambda ends an execution
+// environment (see package lambdatest for what cannot be tracked).
 //
 // # mcplambda build
 //
@@ -491,16 +491,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// After the first signal, restore the default handling, so a second
-		// Ctrl-C kills a shutdown that hangs.
+		// After the first signal, a second Ctrl-C ends a shutdown that
+		// hangs, at once, with what must not outlive the process.
 		<-ctx.Done()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 		stop()
+		<-again
+		forcedExit.run()
+		os.Exit(130)
 	}()
 	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	args := os.Args[1:]
@@ -510,6 +516,39 @@ func main() {
 	err := m.Run(ctx, args)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// forcedExit is what a second Ctrl-C does before the process exits: dev
+// kills its instances, which run in process groups of their own and would
+// outlive it.
+var forcedExit hooks
+
+type hooks struct {
+	mu  sync.Mutex
+	fns map[*func()]bool
+}
+
+// add registers f and returns the function that unregisters it.
+func (h *hooks) add(f func()) (remove func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fns == nil {
+		h.fns = make(map[*func()]bool)
+	}
+	h.fns[&f] = true
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.fns, &f)
+	}
+}
+
+func (h *hooks) run() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for f := range h.fns {
+		(*f)()
+	}
 }
 
 // exitCode reports err on stderr and returns the process exit status for it:
