@@ -134,6 +134,9 @@ func serve(ctx context.Context, h http.Handler, o *Options, ready func(url strin
 		addr = net.JoinHostPort("127.0.0.1", port)
 	}
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) && o.Addr == "" {
+		return fmt.Errorf("mcplambda: %w (set PORT to serve on another port; PORT=0 picks a free one)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("mcplambda: %w", err)
 	}

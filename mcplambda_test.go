@@ -2,6 +2,7 @@ package mcplambda
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -77,5 +78,22 @@ func TestTuneGC(t *testing.T) {
 	}
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOMEMLIMIT set, GC percent = %d, want unchanged 100", got)
+	}
+}
+
+// TestServeDefaultPortInUse: with no Addr, the port comes from PORT, and a
+// busy one is an error that says how to pick another.
+func TestServeDefaultPortInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, port, _ := net.SplitHostPort(busy.Addr().String())
+	t.Setenv("PORT", port)
+	o := withDefaults(nil)
+	err = serve(context.Background(), NewHandler(newTestServer(t, nil), &o), &o, func(string) {})
+	if err == nil || !strings.Contains(err.Error(), "PORT=0 picks a free one") {
+		t.Errorf("serve with PORT=%s busy = %v, want an error saying how to pick another port", port, err)
 	}
 }
