@@ -27,12 +27,11 @@ package awssecrets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/mcplambda/mcplambda/auth/authserver"
+	"github.com/mcplambda/mcplambda/internal/awsrotated"
 )
 
 // Client is the part of *secretsmanager.Client that Keys uses.
@@ -48,44 +47,37 @@ var _ Client = (*secretsmanager.Client)(nil)
 // key.
 func Keys(client Client, secretID string) authserver.KeySource {
 	return func(ctx context.Context) (*authserver.KeySet, error) {
-		cur, err := get(ctx, client, secretID, "AWSCURRENT")
+		cur, prev, err := awsrotated.Read(ctx, client, secretID)
 		if err != nil {
 			return nil, err
 		}
-		set := &authserver.KeySet{Current: cur}
-		prev, err := get(ctx, client, secretID, "AWSPREVIOUS")
-		var nf *types.ResourceNotFoundException
-		switch {
-		case errors.As(err, &nf):
-		case err != nil:
+		k, err := key(cur, secretID)
+		if err != nil {
 			return nil, err
-		default:
-			prev.Sign = nil // published only
-			set.Previous = []authserver.Key{prev}
+		}
+		set := &authserver.KeySet{Current: k}
+		if prev != nil {
+			p, err := key(prev, secretID)
+			if err != nil {
+				return nil, err
+			}
+			p.Sign = nil // published only
+			set.Previous = []authserver.Key{p}
 		}
 		return set, nil
 	}
 }
 
-// get reads one stage of the secret as a key.
-func get(ctx context.Context, client Client, id, stage string) (authserver.Key, error) {
-	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id, VersionStage: &stage})
-	if err != nil {
-		return authserver.Key{}, fmt.Errorf("awssecrets: reading %s of %q: %w", stage, id, err)
-	}
-	var pem []byte
-	switch {
-	case out.SecretString != nil:
-		pem = []byte(*out.SecretString)
-	case out.SecretBinary != nil:
-		pem = out.SecretBinary
-	default:
-		return authserver.Key{}, fmt.Errorf("awssecrets: %s of %q has no value", stage, id)
+// key is the signing key in version v of the secret id, a PEM private key.
+func key(v *awsrotated.Version, id string) (authserver.Key, error) {
+	pem := v.Binary
+	if v.String != nil {
+		pem = []byte(*v.String)
 	}
 	k, err := authserver.ParsePrivateKeyPEM(pem)
 	if err != nil {
 		// Never the key material: the error names the secret only.
-		return authserver.Key{}, fmt.Errorf("awssecrets: %s of %q is not a usable PEM private key: %w", stage, id, err)
+		return authserver.Key{}, fmt.Errorf("awssecrets: %s of %q is not a usable PEM private key: %w", v.Stage, id, err)
 	}
 	return k, nil
 }

@@ -18,13 +18,10 @@ package awssecrets
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/mcplambda/mcplambda/internal/awsrotated"
 	"github.com/mcplambda/mcplambda/state/seal"
 )
 
@@ -41,57 +38,48 @@ var _ Client = (*secretsmanager.Client)(nil)
 // key. Key ids are the first 8 characters of the secret's version ids.
 func Keys(client Client, secretID string) seal.KeySource {
 	return func(ctx context.Context) (*seal.KeyRing, error) {
-		cur, err := get(ctx, client, secretID, "AWSCURRENT")
+		cur, prev, err := awsrotated.Read(ctx, client, secretID)
 		if err != nil {
 			return nil, err
 		}
-		ring := &seal.KeyRing{Current: cur.key}
-		prev, err := get(ctx, client, secretID, "AWSPREVIOUS")
-		var nf *types.ResourceNotFoundException
-		switch {
-		case errors.As(err, &nf):
-		case err != nil:
+		k, err := key(cur, secretID)
+		if err != nil {
 			return nil, err
-		default:
-			prev.key.Retired = cur.created
-			ring.Previous = []seal.Key{prev.key}
+		}
+		ring := &seal.KeyRing{Current: k}
+		if prev != nil {
+			p, err := key(prev, secretID)
+			if err != nil {
+				return nil, err
+			}
+			p.Retired = cur.Created
+			ring.Previous = []seal.Key{p}
 		}
 		return ring, nil
 	}
 }
 
-type version struct {
-	key     seal.Key
-	created time.Time
-}
-
-// get reads one stage of the secret as a key.
-func get(ctx context.Context, client Client, id, stage string) (*version, error) {
-	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id, VersionStage: &stage})
-	if err != nil {
-		return nil, fmt.Errorf("awssecrets: reading %s of %q: %w", stage, id, err)
-	}
+// key is the sealing key in version v of the secret id.
+func key(v *awsrotated.Version, id string) (seal.Key, error) {
 	var secret []byte
-	switch {
-	case out.SecretBinary != nil:
-		secret = out.SecretBinary
+	var err error
+	if v.Binary != nil {
+		secret = v.Binary
 		if len(secret) != seal.KeySize {
 			err = fmt.Errorf("secret is %d bytes, want %d", len(secret), seal.KeySize)
 		}
-	case out.SecretString != nil:
-		secret, err = seal.DecodeSecret(*out.SecretString)
-	default:
-		err = errors.New("secret has no value")
+	} else {
+		secret, err = seal.DecodeSecret(*v.String)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("awssecrets: %s of %q: %w", stage, id, err)
+		return seal.Key{}, fmt.Errorf("awssecrets: %s of %q: %w", v.Stage, id, err)
 	}
-	vid := aws.ToString(out.VersionId)
+	vid := v.ID
 	if len(vid) > 8 {
 		vid = vid[:8]
 	}
 	if vid == "" {
-		return nil, fmt.Errorf("awssecrets: %s of %q has no version id", stage, id)
+		return seal.Key{}, fmt.Errorf("awssecrets: %s of %q has no version id", v.Stage, id)
 	}
-	return &version{key: seal.Key{ID: vid, Secret: secret}, created: aws.ToTime(out.CreatedDate)}, nil
+	return seal.Key{ID: vid, Secret: secret}, nil
 }
