@@ -316,7 +316,10 @@ func (g *Gateway) backend(ctx context.Context, b *Backend, o *Options) (mcpproxy
 		s := &stdioBackend{
 			cmd: stdio.Command{Path: b.Command, Args: b.Args, Env: env, Dir: b.Dir},
 			opts: stdio.ProxyOptions{
-				Timeout:         b.Timeout,
+				// The gateway's own timeout of the backend answers the
+				// caller, naming the backend; the adapter's, a second
+				// later, only ends a child that hangs. Equal, they raced.
+				Timeout:         b.Timeout + time.Second,
 				ProtocolVersion: b.ProtocolVersion,
 				StartTimeout:    g.cfg.StartTimeout,
 				Stderr:          o.Stderr,
