@@ -62,18 +62,7 @@ func (inv *Invocation) appendBackends(buf []byte, ts int64) []byte {
 		buf = appendString(buf, g.tool)
 		buf = append(buf, `,"Method":`...)
 		buf = appendString(buf, g.method)
-		buf = append(buf, `,"Requests":`...)
-		buf = strconv.AppendInt(buf, int64(g.requests), 10)
-		buf = append(buf, `,"Errors":`...)
-		buf = strconv.AppendInt(buf, int64(g.errs), 10)
-		buf = append(buf, `,"Latency":[`...)
-		for i, l := range g.latenciesMillis {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = strconv.AppendFloat(buf, l, 'f', -1, 64)
-		}
-		buf = append(buf, ']')
+		buf = g.appendCounts(buf)
 		buf = inv.appendRequestID(buf)
 	}
 	return buf

@@ -192,6 +192,23 @@ func RecordRequest(ctx context.Context, method, name string, knownName bool, d t
 	inv.groups = count(inv.groups, method, name, d, failed)
 }
 
+// appendCounts appends g's Requests, Errors and Latency members to an EMF
+// document.
+func (g *group) appendCounts(buf []byte) []byte {
+	buf = append(buf, `,"Requests":`...)
+	buf = strconv.AppendInt(buf, int64(g.requests), 10)
+	buf = append(buf, `,"Errors":`...)
+	buf = strconv.AppendInt(buf, int64(g.errs), 10)
+	buf = append(buf, `,"Latency":[`...)
+	for i, l := range g.latenciesMillis {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendFloat(buf, l, 'f', -1, 64)
+	}
+	return append(buf, ']')
+}
+
 // count adds a request of method and name (a tool, prompt or backend)
 // that took d to its group in groups, and returns groups. The caller
 // holds the invocation's lock.
@@ -315,18 +332,7 @@ func (inv *Invocation) Flush() error {
 			buf = append(buf, `,"Tool":`...)
 			buf = appendString(buf, g.tool)
 		}
-		buf = append(buf, `,"Requests":`...)
-		buf = strconv.AppendInt(buf, int64(g.requests), 10)
-		buf = append(buf, `,"Errors":`...)
-		buf = strconv.AppendInt(buf, int64(g.errs), 10)
-		buf = append(buf, `,"Latency":[`...)
-		for i, l := range g.latenciesMillis {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = strconv.AppendFloat(buf, l, 'f', -1, 64)
-		}
-		buf = append(buf, ']')
+		buf = g.appendCounts(buf)
 		buf = inv.appendRequestID(buf)
 	}
 	buf = inv.appendBackends(buf, ts)
