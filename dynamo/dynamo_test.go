@@ -3,7 +3,6 @@ package dynamo_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -87,19 +86,7 @@ func (th *throttler) RoundTrip(r *http.Request) (*http.Response, error) {
 	if th.remaining.Add(-1) < 0 {
 		return th.next.RoundTrip(r)
 	}
-	if r.Body != nil {
-		io.Copy(io.Discard, r.Body)
-		r.Body.Close()
-	}
-	body := `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}`
-	return &http.Response{
-		StatusCode:    400,
-		Status:        "400 Bad Request",
-		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.0"}, "X-Amzn-Requestid": {"throttled"}},
-		Body:          io.NopCloser(strings.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       r,
-	}, nil
+	return dynamotest.Throttled(r), nil
 }
 
 func TestThrottlingRetried(t *testing.T) {

@@ -2,7 +2,6 @@ package tasks_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -32,17 +31,7 @@ func (th *throttler) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !th.on.Load() {
 		return th.next.RoundTrip(r)
 	}
-	if r.Body != nil {
-		io.Copy(io.Discard, r.Body)
-		r.Body.Close()
-	}
-	body := `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}`
-	return &http.Response{
-		StatusCode: 400, Status: "400 Bad Request",
-		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
-		Body:          io.NopCloser(strings.NewReader(body)),
-		ContentLength: int64(len(body)), Request: r,
-	}, nil
+	return dynamotest.Throttled(r), nil
 }
 
 // TestDynamoThrottled runs tasks on DynamoDB Local, and throttles the

@@ -304,3 +304,23 @@ func Env(t testing.TB, table string) []string {
 		"AWS_EC2_METADATA_DISABLED=true",
 	}
 }
+
+// Throttled is DynamoDB's answer to r when the table's throughput is
+// exceeded (ProvisionedThroughputExceededException), for a RoundTripper
+// given to [ClientWithTransport] that throttles some requests. It drains
+// and closes r's body.
+func Throttled(r *http.Request) *http.Response {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	body := `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}`
+	return &http.Response{
+		StatusCode:    400,
+		Status:        "400 Bad Request",
+		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.0"}, "X-Amzn-Requestid": {"throttled"}},
+		Body:          io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       r,
+	}
+}
