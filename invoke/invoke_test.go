@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
+	"github.com/mcplambda/mcplambda/internal/testtools"
 	"github.com/mcplambda/mcplambda/invoke"
 	"github.com/mcplambda/mcplambda/lambdatest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -230,33 +230,6 @@ func TestFunctionErrors(t *testing.T) {
 	}
 }
 
-// gate is an HTTP endpoint that the fixture's wait tool blocks on.
-type gate struct {
-	URL     string
-	entered chan struct{}
-	release chan struct{}
-	once    sync.Once
-}
-
-func newGate(t *testing.T) *gate {
-	g := &gate{entered: make(chan struct{}, 10), release: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.entered <- struct{}{}
-		select {
-		case <-g.release:
-		case <-r.Context().Done():
-		}
-	}))
-	g.URL = srv.URL
-	t.Cleanup(func() {
-		g.open()
-		srv.Close()
-	})
-	return g
-}
-
-func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
-
 // statusRecorder wraps an Invoke API and reports each response status.
 func statusRecorder(h http.Handler, statuses chan<- int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -301,13 +274,13 @@ func TestThrottling(t *testing.T) {
 		<-statuses
 	}
 
-	g := newGate(t)
+	g := testtools.NewGate(t)
 	busy := make(chan error, 1)
 	go func() {
 		_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "wait", Arguments: map[string]any{"gate": g.URL}})
 		busy <- err
 	}()
-	<-g.entered
+	<-g.Entered
 
 	_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}})
 	if !errors.Is(err, invoke.ErrThrottled) {
@@ -323,18 +296,18 @@ func TestThrottling(t *testing.T) {
 
 	// Now with retries that outlast the busy instance: open the gate at the
 	// first 429, and the retry succeeds.
-	g.open() // release the first wait call
+	g.Open() // release the first wait call
 	if err := <-busy; err != nil {
 		t.Errorf("the first busy call failed: %v", err)
 	}
 	cs2 := connect(t, "fn", &invoke.Options{Client: client, MaxAttempts: 50, MaxBackoff: 50 * time.Millisecond}, "")
-	g2 := newGate(t)
+	g2 := testtools.NewGate(t)
 	busy2 := make(chan error, 1)
 	go func() {
 		_, err := cs2.CallTool(ctx, &mcp.CallToolParams{Name: "wait", Arguments: map[string]any{"gate": g2.URL}})
 		busy2 <- err
 	}()
-	<-g2.entered
+	<-g2.Entered
 	for len(statuses) > 0 {
 		<-statuses
 	}
@@ -342,7 +315,7 @@ func TestThrottling(t *testing.T) {
 	go func() {
 		for s := range statuses {
 			if s == 429 && !throttled.Swap(true) {
-				g2.open()
+				g2.Open()
 			}
 		}
 	}()

@@ -30,34 +30,6 @@ func init() {
 	}{pkg: "../../invoke/testdata/fixture", tags: "lambda.norpc"}
 }
 
-// gate is an HTTP endpoint that the fixture's wait tool calls: entered
-// receives a value when it is called, and it answers when released.
-type gate struct {
-	URL     string
-	entered chan struct{}
-	release chan struct{}
-	once    sync.Once
-}
-
-func newGate(t *testing.T) *gate {
-	g := &gate{entered: make(chan struct{}, 10), release: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.entered <- struct{}{}
-		select {
-		case <-g.release:
-		case <-r.Context().Done():
-		}
-	}))
-	g.URL = srv.URL
-	t.Cleanup(func() {
-		g.open()
-		srv.Close()
-	})
-	return g
-}
-
-func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
-
 // wantRPCError checks that err is a JSON-RPC error with code whose message
 // matches re.
 func wantRPCError(t *testing.T, what string, err error, code int64, re string) {
@@ -127,13 +99,13 @@ func TestProxyFailures(t *testing.T) {
 		addr := testtools.FreeAddr(t)
 		dev := startDev(t, "--addr", addr, "--name", "fixture", binary(t, "fixture"))
 		g := connectGo(t, ctx, "2026-07-28", env, dev.mcpURL)
-		gt := newGate(t)
+		gt := testtools.NewGate(t)
 		errc := make(chan error, 1)
 		go func() {
 			_, err := g.cs.CallTool(ctx, &mcp.CallToolParams{Name: "wait", Arguments: map[string]any{"gate": gt.URL}})
 			errc <- err
 		}()
-		<-gt.entered
+		<-gt.Entered
 		dev.cmd.Process.Kill() // the whole remote, mid-call
 		<-dev.done
 		wantRPCError(t, "a call when the remote dies", <-errc, jsonrpc.CodeInternalError, `^mcplambda proxy: (tools/call wait|cannot reach)`)
@@ -159,16 +131,16 @@ func TestProxyFailures(t *testing.T) {
 		srv := httptest.NewServer(lambdatest.NewInvokeAPI(f))
 		defer srv.Close()
 		g := connectGo(t, ctx, "2025-11-25", env, "--endpoint-url", srv.URL, "lambda:fixture")
-		gt := newGate(t)
+		gt := testtools.NewGate(t)
 		busy := make(chan error, 1)
 		go func() {
 			_, err := g.cs.CallTool(ctx, &mcp.CallToolParams{Name: "wait", Arguments: map[string]any{"gate": gt.URL}})
 			busy <- err
 		}()
-		<-gt.entered // the only instance is busy
+		<-gt.Entered // the only instance is busy
 		_, err = g.cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}})
 		wantRPCError(t, "a call while throttled", err, jsonrpc.CodeInternalError, `^mcplambda proxy: tools/call echo: invoke: throttled: the function is at its concurrency limit .* after 4 attempts: .*TooManyRequestsException`)
-		gt.open()
+		gt.Open()
 		if err := <-busy; err != nil {
 			t.Errorf("the call that kept the instance busy: %v", err)
 		}

@@ -12,9 +12,12 @@ package testtools
 
 import (
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -111,3 +114,35 @@ func FreeAddr(t testing.TB) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// A Gate is an HTTP endpoint that a tool under test calls to block: Entered
+// receives a value for each call, which answers once Open is called (or
+// the caller goes away). Tests use it to hold a call in progress.
+type Gate struct {
+	URL     string
+	Entered chan struct{}
+
+	release chan struct{}
+	once    sync.Once
+}
+
+// NewGate starts a Gate, opened and closed when t ends.
+func NewGate(t testing.TB) *Gate {
+	g := &Gate{Entered: make(chan struct{}, 10), release: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.Entered <- struct{}{}
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+		}
+	}))
+	g.URL = srv.URL
+	t.Cleanup(func() {
+		g.Open()
+		srv.Close()
+	})
+	return g
+}
+
+// Open lets every call through, now and later.
+func (g *Gate) Open() { g.once.Do(func() { close(g.release) }) }
