@@ -240,14 +240,10 @@ func timeoutMessage(ctx context.Context, what string) string {
 // or nil.
 func requestID(r *http.Request) json.RawMessage {
 	b, ok := r.Body.(*bodyBytes)
-	if !ok || !bytes.HasPrefix(bytes.TrimSpace(b.b), []byte("{")) {
+	if !ok {
 		return nil
 	}
-	var m struct {
-		ID json.RawMessage `json:"id"`
-	}
-	json.Unmarshal(b.b, &m)
-	return m.ID
+	return messageID(b.b)
 }
 
 // isListen reports whether r is a 2026-07-28 subscriptions/listen request.
@@ -646,23 +642,14 @@ func (ev *directEvent) response(rec *recorder) ([]byte, error) {
 	// A middleware refused the message with a body of its own (an auth
 	// challenge, say); give the caller a JSON-RPC error for it, as an HTTP
 	// client would get a status code.
-	var msg struct {
-		ID json.RawMessage `json:"id"`
-	}
-	json.Unmarshal(ev.payload, &msg)
 	text := string(bytes.TrimSpace(body))
 	if text == "" {
 		text = http.StatusText(rec.status)
 	}
-	resp := struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Error   errorObject     `json:"error"`
-	}{"2.0", msg.ID, errorObject{Code: codeFor(rec.status, text), Message: text}}
-	if resp.ID == nil {
-		resp.ID = json.RawMessage("null")
-	}
-	return json.Marshal(resp)
+	out := newRecorder()
+	defer out.release()
+	refuseStatus(out, rec.status, codeFor(rec.status, text), text, messageID(ev.payload), nil)
+	return bytes.Clone(out.body.Bytes()), nil
 }
 
 // isJSONRPC reports whether body is a JSON-RPC message or batch, rather

@@ -100,20 +100,16 @@ func refuseWith(w http.ResponseWriter, kind refusal, msg string, id json.RawMess
 // refusalWriter.finish call it. Headers already set (WWW-Authenticate,
 // Retry-After, CORS) are kept.
 func refuseStatus(w http.ResponseWriter, status int, code int64, msg string, id json.RawMessage, data any) {
-	r := struct {
-		status int
-		code   int64
-	}{status, code}
 	var rid any
 	if id != nil {
 		rid = id
 	}
-	b, _ := json.Marshal(errorBody{JSONRPC: "2.0", ID: rid, Error: errorObject{Code: r.code, Message: msg, Data: data}})
+	b, _ := json.Marshal(errorBody{JSONRPC: "2.0", ID: rid, Error: errorObject{Code: code, Message: msg, Data: data}})
 	h := w.Header()
 	h.Del("X-Content-Type-Options")
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")
-	w.WriteHeader(r.status)
+	w.WriteHeader(status)
 	w.Write(b)
 }
 
@@ -242,22 +238,28 @@ func (w *refusalWriter) finish() {
 	if msg == "" {
 		msg = http.StatusText(w.refused)
 	}
-	// The id of a single request, so that the client can match the error.
-	var req struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if bytes.HasPrefix(bytes.TrimSpace(w.msg), []byte("{")) {
-		json.Unmarshal(w.msg, &req)
-	}
+	id := messageID(w.msg) // so that the client can match the error
 	kind := classify(w.refused, msg)
 	switch kind {
 	case refuseVersion:
-		refuseWith(w.ResponseWriter, kind, msg, req.ID, versionData(w.r, msg))
+		refuseWith(w.ResponseWriter, kind, msg, id, versionData(w.r, msg))
 	case refuseOther:
-		refuseStatus(w.ResponseWriter, w.refused, codeFor(w.refused, msg), msg, req.ID, nil)
+		refuseStatus(w.ResponseWriter, w.refused, codeFor(w.refused, msg), msg, id, nil)
 	default:
-		refuseWith(w.ResponseWriter, kind, msg, req.ID, nil)
+		refuseWith(w.ResponseWriter, kind, msg, id, nil)
 	}
+}
+
+// messageID is the id of body when it is one JSON-RPC request, or nil.
+func messageID(body []byte) json.RawMessage {
+	if !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+		return nil
+	}
+	var m struct {
+		ID json.RawMessage `json:"id"`
+	}
+	json.Unmarshal(body, &m)
+	return m.ID
 }
 
 type refusalKey struct{}
