@@ -235,7 +235,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Header.Set("Content-Type", "application/json")
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	sv := &served{http: r.Context(), in: h.in, body: body, sse: wantSSE, streamed: r.Context().Value(streamedKey{}) != nil}
+	sv := &served{http: r.Context(), in: h.in, sse: wantSSE, streamed: r.Context().Value(streamedKey{}) != nil}
 	r = r.WithContext(context.WithValue(r.Context(), servedKey{}, sv))
 	if h.sessions != nil && h.sessions.serve(w, r, body, wantSSE) {
 		return
@@ -341,7 +341,6 @@ type servedKey struct{}
 type served struct {
 	http context.Context // of the HTTP request (in Lambda, of the invocation)
 	in   *instrumentation
-	body []byte // the request body
 
 	// What decides whether a request to the client can reach it (see
 	// served.unreachable), set before go-sdk handles the request.

@@ -73,7 +73,7 @@ type peekMessage struct {
 func peek(body []byte) []peekMessage {
 	body = bytes.TrimSpace(body)
 	var msgs []peekMessage
-	if len(body) > 0 && body[0] == '[' {
+	if isBatch(body) {
 		var raws []json.RawMessage
 		json.Unmarshal(body, &raws)
 		for _, raw := range raws {
@@ -173,7 +173,7 @@ func (s *sessions) serve(w http.ResponseWriter, r *http.Request, body []byte, wa
 			return true
 		}
 		w.Header().Set("Mcp-Session-Id", id)
-		s.run(w, r, id, nil, wantSSE)
+		s.run(w, r, id, nil, wantSSE, isBatch(body))
 		return true
 	}
 
@@ -237,7 +237,7 @@ func (s *sessions) serve(w http.ResponseWriter, r *http.Request, body []byte, wa
 			rec.LogLevel, changed = p.Level, true
 		}
 	}
-	s.run(w, r, id, st, wantSSE)
+	s.run(w, r, id, st, wantSSE, isBatch(body))
 
 	// Write only when the state changed, or to keep a session in use
 	// alive once half its idle time has passed.
@@ -300,7 +300,7 @@ func (s *sessions) delete(w http.ResponseWriter, r *http.Request) {
 
 // run serves the request on a go-sdk session restored from st (nil for
 // initialize: a fresh session), identified by id.
-func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mcp.ServerSessionState, wantSSE bool) {
+func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mcp.ServerSessionState, wantSSE, batch bool) {
 	ctx := state.WithSession(r.Context(), &state.Session{ID: id, TTL: s.ttl})
 	r = r.WithContext(ctx)
 	if sv, ok := ctx.Value(servedKey{}).(*served); ok {
@@ -341,7 +341,7 @@ func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mc
 		return
 	}
 	var resp []byte
-	if rs := responses(buf.body.Bytes()); len(rs) > 0 && isBatch(r) {
+	if rs := responses(buf.body.Bytes()); len(rs) > 0 && batch {
 		resp = append(append([]byte("["), bytes.Join(rs, []byte(","))...), ']')
 	} else if len(rs) > 0 {
 		resp = rs[len(rs)-1]
@@ -356,11 +356,9 @@ func (s *sessions) run(w http.ResponseWriter, r *http.Request, id string, st *mc
 	w.Write(resp)
 }
 
-// isBatch reports whether r's body (as read by the handler) is a JSON-RPC
-// batch.
-func isBatch(r *http.Request) bool {
-	s, ok := r.Context().Value(servedKey{}).(*served)
-	return ok && bytes.HasPrefix(bytes.TrimSpace(s.body), []byte("["))
+// isBatch reports whether body is a JSON-RPC batch.
+func isBatch(body []byte) bool {
+	return bytes.HasPrefix(bytes.TrimSpace(body), []byte("["))
 }
 
 func (s *sessions) hostAllowed(r *http.Request) bool {
