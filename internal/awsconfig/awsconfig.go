@@ -27,15 +27,14 @@ package awsconfig
 import (
 	"context"
 	"errors"
-	"net"
 	"net/url"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/smithy-go/logging"
+	"github.com/mcplambda/mcplambda/internal/hostcheck"
 )
 
 // LocalRegion is the region of a loopback endpoint when none is named.
@@ -78,12 +77,7 @@ func IsLoopback(endpoint string) bool {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return false
 	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return hostcheck.IsLoopback(u.Host)
 }
 
 // Explain returns err, the failure to retrieve credentials from provider,
